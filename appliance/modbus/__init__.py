@@ -1,0 +1,1 @@
+"""Modbus: declarative register maps of the meters we emulate, served by pymodbus."""

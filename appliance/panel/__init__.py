@@ -1,0 +1,1 @@
+"""Front panel: menu state machine, screens, LED patterns, button decoding."""

@@ -1,0 +1,1 @@
+"""Simulation: grid scenarios, household, PV, EV and chargers."""

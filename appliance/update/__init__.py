@@ -1,0 +1,1 @@
+"""Firmware update and factory reset."""

@@ -1,0 +1,1 @@
+"""Web app: commissioning pages, dashboard, API."""

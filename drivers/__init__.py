@@ -1,0 +1,1 @@
+"""Hardware access only: each driver takes its bus or pin objects and has a fake twin."""
