@@ -1,0 +1,1 @@
+"""The HAT design: pin map, schematic as code, calculations, overlay and EEPROM."""

@@ -1,0 +1,1 @@
+"""Schematic of the HAT as SKiDL code."""
