@@ -5,8 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from gpiozero.pins.mock import MockFactory
 
 from appliance.clock import FakeClock
+from appliance.identity import DeviceIdentity
+from appliance.runtime.context import Hub, RuntimeContext, SettingsHolder
+from appliance.settings import SettingsStore
+from drivers.pinmap import load_pinmap
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -32,3 +37,19 @@ def state_dir(tmp_path: Path) -> Path:
     directory = tmp_path / "state"
     directory.mkdir()
     return directory
+
+
+@pytest.fixture
+def runtime_context(state_dir: Path, clock: FakeClock) -> RuntimeContext:
+    """A simulated appliance's context: settings in a temporary dir, gpiozero's MockFactory."""
+    store = SettingsStore(state_dir / "settings.json")
+    return RuntimeContext(
+        settings=SettingsHolder(store, store.load()),
+        hub=Hub(),
+        clock=clock,
+        identity=DeviceIdentity("0000008879"),
+        pinmap=load_pinmap(),
+        pin_factory=MockFactory(),
+        state_dir=state_dir,
+        simulate=True,
+    )

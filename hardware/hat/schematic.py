@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from skidl import POWER, Circuit, Net, Part
-from skidl.logger import erc_logger
+from skidl.logger import erc_logger, stop_log_file_output
 
 from drivers.pinmap import PinMap, load_pinmap
 from hardware.hat import parts
 
 Variant = Literal["mcp3208", "ads131m04"]
 VARIANTS: tuple[Variant, ...] = ("mcp3208", "ads131m04")
+stop_log_file_output()  # SKiDL would litter the working directory with .erc and .log files
 HARDWARE_DIR = Path(__file__).resolve().parent.parent
 VALUES_FILE = HARDWARE_DIR / "values.toml"
 
@@ -471,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
         circuit = build(variant)
         errors, warnings = erc_counts(circuit)
         target = args.out / f"scc-hat-{variant}.net"
-        circuit.generate_netlist(file_=str(target))
+        circuit.generate_netlist(file_=str(target), do_backup=False)
         print(
             f"{variant}: {len(circuit.parts)} parts, {len(circuit.nets)} nets, ERC {errors} errors "
             f"{warnings} warnings -> {target}"

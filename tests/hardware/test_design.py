@@ -18,7 +18,7 @@ def test_schematic_passes_erc_and_makes_a_netlist(variant: Variant, tmp_path: Pa
     circuit = build(variant)
     assert erc_counts(circuit) == (0, 0)
     target = tmp_path / f"{variant}.net"
-    circuit.generate_netlist(file_=str(target))
+    circuit.generate_netlist(file_=str(target), do_backup=False)
     netlist = target.read_text(encoding="utf-8")
     assert netlist.startswith("(export")
     for net in ("ADC_DRDY", "P1_TX", "P1_REQUEST_GPIO", "RS485_A", "I2C1_SDA", "CT3_ADC", "V_ADC"):

@@ -1,0 +1,1 @@
+"""Remote monitoring and control on the home network: MQTT for Home Assistant, the REST API."""
