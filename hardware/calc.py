@@ -39,6 +39,20 @@ def first_order_gain(f_hz: float, corner_hz: float) -> float:
     return 1 / math.sqrt(1 + (f_hz / corner_hz) ** 2)
 
 
+def voltage_reference_v(values: dict[str, Any], variant: str) -> float:
+    """RMS volts at the ADC for the nominal mains voltage."""
+    vr = values["voltage_reference"]
+    return vr["mains_v"] / sum(vr["primary_r_ohm"]) * vr["secondary_r_ohm"][variant]
+
+
+def ads_empty_jack_v(values: dict[str, Any]) -> float:
+    """The DC level an empty jack puts on an ADS131M04 input."""
+    ct, ads = values["ct"], values["adc"]["ads131m04"]
+    load = ct["filter_r_ohm"] + sum(ct["burden_ohm"])
+    lower = 1 / (1 / ads["ct_detect_pulldown_ohm"] + 1 / load)
+    return float(values["leds"]["supply_v"] * lower / (ads["ct_detect_pullup_ohm"] + lower))
+
+
 def led_ma(supply_v: float, vf_v: float, r_ohm: float) -> float:
     return (supply_v - vf_v) / r_ohm * 1000
 
@@ -100,38 +114,62 @@ class Calculations:
         vr, ads = self.v["voltage_reference"], self.v["adc"]["ads131m04"]
         r_primary = sum(vr["primary_r_ohm"])
         i_primary = vr["mains_v"] / r_primary
-        v_secondary = i_primary * vr["secondary_r_ohm"]
-        v_peak_high = v_secondary * SQRT2 * (1 + vr["mains_tolerance"])
         p_each = i_primary**2 * vr["primary_r_ohm"][0]
         v_each = vr["mains_v"] * vr["primary_r_ohm"][0] / r_primary
         self.out("## L1 voltage reference")
         self.out()
         self.out(
             f"ZMPT101B (2 mA : 2 mA). Primary: {r_primary / 1e3:g} kohm in two resistors -> "
-            f"{i_primary * 1e3:.3f} mA at {vr['mains_v']:g} V. Secondary: "
-            f"{vr['secondary_r_ohm']:g} ohm -> "
-            f"{v_secondary:.3f} V rms, {v_peak_high:.3f} V peak at "
-            f"+{vr['mains_tolerance'] * 100:g} % mains."
-        )
-        self.out(
+            f"{i_primary * 1e3:.3f} mA at {vr['mains_v']:g} V. "
             f"Each primary resistor dissipates {p_each * 1000:.0f} mW and sees {v_each:.0f} V rms "
             f"({v_each * SQRT2:.0f} V peak)."
         )
         self.out()
-        self.check(
-            "voltage reference peak at +10 % vs ADS131M04 full scale",
-            v_peak_high,
-            ads["full_scale_v"],
-            "V",
-        )
+        self.out("| variant | secondary resistor | at 230 V | peak at +10 % | ADC limit |")
+        self.out("|---|---|---|---|---|")
+        limits = {
+            "mcp3208": self.v["adc"]["mcp3208"]["bias_v"],
+            "ads131m04": ads["full_scale_v"],
+        }
+        for variant, limit in limits.items():
+            v_secondary = voltage_reference_v(self.v, variant)
+            v_peak_high = v_secondary * SQRT2 * (1 + vr["mains_tolerance"])
+            self.out(
+                f"| {variant} | {vr['secondary_r_ohm'][variant]:g} ohm | {v_secondary:.3f} V rms "
+                f"| {v_peak_high:.3f} V | {limit:g} V |"
+            )
+            self.check(f"{variant}: voltage reference peak at +10 %", v_peak_high, limit, "V")
+        self.out()
         self.check(
             "primary resistor power (1206 high-power: 500 mW)", p_each * 1000, 500 * 0.5, "mW"
         )
 
+    def empty_jack(self) -> None:
+        ct, ads = self.v["ct"], self.v["adc"]["ads131m04"]
+        mcp_bias = self.v["adc"]["mcp3208"]["bias_v"]
+        path = ct["filter_r_ohm"] + sum(ct["burden_ohm"])
+        self.out("## Empty CT jack")
+        self.out()
+        self.out(
+            "The jack's isolated switch closes when no plug is in and ties the ADC input to a DC "
+            "level that no CT makes; the software flags the CT as missing from the samples."
+        )
+        self.out(
+            f"MCP3208: the input goes to 0 V; the bias buffer then sources "
+            f"{mcp_bias / path * 1000:.2f} mA per empty jack through the filter resistor and the "
+            f"burden ({3 * mcp_bias / path * 1000:.1f} mA with all three empty)."
+        )
+        self.out(
+            f"ADS131M04: the input goes to the {ads['ct_detect_pullup_ohm'] / 1e3:g} k / "
+            f"{ads['ct_detect_pulldown_ohm'] / 1e3:g} k divider, loaded by the filter resistor and "
+            f"the burden: {ads_empty_jack_v(self.v):.3f} V."
+        )
+        self.out()
+
     def filters(self) -> None:
         ct, mcp, ads = self.v["ct"], self.v["adc"]["mcp3208"], self.v["adc"]["ads131m04"]
         corner = rc_corner_hz(ct["filter_r_ohm"], ct["filter_c_f"])
-        raw_rate = mcp["spi_clock_hz"] / mcp["bits_per_conversion"]
+        raw_rate = 1 / (mcp["bits_per_conversion"] / mcp["spi_clock_hz"] + mcp["cs_gap_s"])
         per_channel = raw_rate / mcp["channels"]
         f_mod = ads["clock_hz"] / 2
         data_rate = f_mod / ads["osr"]
@@ -162,19 +200,17 @@ class Calculations:
             )
         self.out()
         self.out(
-            f"MCP3208: {mcp['spi_clock_hz'] / 1e6:g} MHz SPI, {mcp['bits_per_conversion']} "
-            f"bits per "
-            f"conversion -> at most {raw_rate / 1e3:.1f} k conversions/s, "
-            f"{per_channel / 1e3:.2f} kS/s "
-            f"per channel over {mcp['channels']} channels (less the ioctl gaps; docs/adc.md "
-            f"has the "
-            "measured rate). The filter only softens aliasing there: the grid's current has little "
-            "energy above 2 kHz, and what aliases from switching noise is not coherent with 50 Hz."
+            f"MCP3208: {mcp['spi_clock_hz'] / 1e6:g} MHz SPI, {mcp['bits_per_conversion']} bits "
+            f"and a {mcp['cs_gap_s'] * 1e6:g} us chip-select gap per conversion -> at most "
+            f"{raw_rate / 1e3:.1f} k conversions/s, {per_channel / 1e3:.2f} kS/s per channel over "
+            f"{mcp['channels']} channels, less the ioctl overhead (docs/adc.md has the rate the "
+            "driver reaches). The filter only softens aliasing there: the current of a house "
+            "carries little energy above 2 kHz, and switching noise that aliases down is not "
+            "coherent with 50 Hz."
         )
         self.out(
-            f"ADS131M04: fMOD = {f_mod / 1e6:.3f} MHz, OSR {ads['osr']} -> {data_rate:.0f} "
-            f"SPS; the "
-            "on-chip sinc3 filter removes the band up to fMOD, the RC only has to stop energy "
+            f"ADS131M04: fMOD = {f_mod / 1e6:.3f} MHz, OSR {ads['osr']} -> {data_rate:.0f} SPS; "
+            "the on-chip sinc3 filter removes the band up to fMOD, the RC only has to stop energy "
             "at fMOD."
         )
         self.out()
@@ -281,6 +317,7 @@ class Calculations:
         self.out()
         self.ct_range()
         self.voltage_reference()
+        self.empty_jack()
         self.filters()
         self.leds_and_optos()
         self.p1_timing()

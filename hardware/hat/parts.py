@@ -225,9 +225,9 @@ OPAMP = template(
     "OpAmp_Buffer",
     "U",
     PartInfo(
-        "Microchip",
-        "MCP6001T-I/OT",
-        "Op-amp rail to rail (bias buffer)",
+        "Texas Instruments",
+        "TLV9061IDBVR",
+        "Op-amp rail to rail, 50 mA output (bias buffer)",
         "Package_TO_SOT_SMD:SOT-23-5",
     ),
     [(1, "OUT", OUT), (2, "V-", PWR_IN), (3, "+IN", IN), (4, "-IN", IN), (5, "V+", PWR_IN)],

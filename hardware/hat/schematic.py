@@ -149,7 +149,7 @@ class HatBuilder:
         self.resistor(self.v3a, bias_in, 10e3)
         self.resistor(bias_in, self.gnd, 10e3)
         self.capacitor(bias_in, self.gnd, 1e-6)
-        buffer = self.part(parts.OPAMP, "MCP6001")
+        buffer = self.part(parts.OPAMP, "TLV9061")
         bias_in += buffer["+IN"]
         bias += buffer["OUT"], buffer["-IN"]
         self.v3a += buffer["V+"]
@@ -172,7 +172,7 @@ class HatBuilder:
         secondary = self.net("VREF_SEC")
         secondary += sensor["S1"]
         reference += sensor["S2"]
-        self.resistor(secondary, reference, vr["secondary_r_ohm"])
+        self.resistor(secondary, reference, vr["secondary_r_ohm"][self.variant])
         adc_in = self.net("V_ADC")
         self.resistor(secondary, adc_in, ct["filter_r_ohm"])
         self.capacitor(adc_in, reference, ct["filter_c_f"], c0g=True)
@@ -205,9 +205,11 @@ class HatBuilder:
         if self.variant == "mcp3208":
             self.gnd += jack["SW_B"]
         else:
+            ads = self.values["adc"]["ads131m04"]
             detect = self.net(f"CT{index}_DET")
             detect += jack["SW_B"]
-            self.resistor(self.v3a, detect, self.values["adc"]["ads131m04"]["ct_detect_pullup_ohm"])
+            self.resistor(self.v3a, detect, ads["ct_detect_pullup_ohm"])
+            self.resistor(detect, self.gnd, ads["ct_detect_pulldown_ohm"])
         return adc_in
 
     def spi_bus(self) -> tuple[Net, Net, Net, Net]:
