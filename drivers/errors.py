@@ -19,3 +19,15 @@ class FrameError(DriverError):
 
 class PinMapError(DriverError):
     """The hardware pin map is missing, malformed or inconsistent."""
+
+
+class NetworkError(DriverError):
+    """NetworkManager refused or failed a request (connection add/up/down, scan, query)."""
+
+
+class DataReadyTimeoutError(DriverError):
+    """A converter's data-ready line did not assert in time: the chip stopped converting."""
+
+
+class GpioError(DriverError):
+    """A GPIO line could not be claimed or driven (pin in use, no pin factory)."""
