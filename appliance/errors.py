@@ -19,3 +19,35 @@ class MeasurementError(ApplianceError):
 
 class TelegramError(ApplianceError):
     """A P1 telegram was malformed, truncated or failed its CRC."""
+
+
+class ModbusError(ApplianceError):
+    """A Modbus request the emulated meter refuses; `exception_code` goes back on the wire."""
+
+    exception_code: int = 4  # server device failure, for subclasses that forget to say
+
+
+class IllegalFunctionError(ModbusError):
+    """Exception 01: a write, or a function code the emulated meter does not serve."""
+
+    exception_code = 1
+
+
+class ModbusAddressError(ModbusError):
+    """Exception 02: a register outside the emulated meter's map."""
+
+    exception_code = 2
+
+
+class ModbusValueError(ModbusError):
+    """Exception 03: a register count outside 1..125."""
+
+    exception_code = 3
+
+
+class ScenarioError(ApplianceError):
+    """A simulation scenario file cannot be read or describes an impossible grid."""
+
+
+class UpdateError(ApplianceError):
+    """A firmware update could not be fetched, verified or installed; the running release stays."""
