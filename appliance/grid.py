@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 NOMINAL_VOLTAGE_V = 230.0
 NOMINAL_FREQUENCY_HZ = 50.0
 PHASE_COUNT = 3
+# What every output reports per phase while grid data is missing, stale or invalid: an
+# overloaded grid, far above any house fuse, so that every charger pauses (SPEC: fail-safe).
+FAILSAFE_CURRENT_A = 100.0
 
 
 class Direction(enum.StrEnum):
