@@ -1,0 +1,261 @@
+"""Estimate the EV's charge current from grid steps alone (the appliance has no EV meter).
+
+The controller knows what it offered; the grid tells what changed. Each second the change of the
+active current on the EV's phases is split between the EV and the household:
+
+- only the part common to every EV phase can be the EV (a 3-phase EV moves all three together;
+  a kettle moves one),
+- and only up to the change still expected towards the offer (the EV never exceeds what the
+  charger was allowed); the rest is household.
+
+Phases: after an offer from standstill the cumulative rise per phase since the offer tells which
+phases the EV uses (1 or 3); that stays known for later sessions. Once the current has had the
+detection time to reach the offer and stopped short, the EV is limited there (its own maximum or
+a taper) and headroom above it is not counted as expected. An all-phase drop by about the EV's
+current while nothing asked for it means the EV stopped on its own (battery full).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+Triple = tuple[float, float, float]
+
+# Fraction of the minimum current a rise must reach to count as the EV starting.
+START_FRACTION = 0.6
+# An all-phase drop of at least this fraction of the estimate means the EV stopped itself.
+STOP_FRACTION = 0.7
+# Smaller wanted changes are not attributed: chargers do not follow them (many set whole
+# amperes) and meter noise would otherwise random-walk into the estimate.
+DEADBAND_A = 0.2
+# Asked for more this long without an answer: probe whether the EV still draws.
+PROBE_AFTER_S = 30.0
+PROBE_S = 15.0
+PROBE_STEP_A = 1.5
+PROBE_MIN_STEP_A = 0.7
+# Seconds after the EV's current appears during which it may still rise past the offer.
+START_SETTLE_S = 15.0
+# A charger may start a little above the offer (an integrator that ran while the EV woke up).
+START_OVERSHOOT_A = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class EvEstimate:
+    current_a: float  # per EV phase
+    phases: tuple[bool, bool, bool]  # which phases the EV draws from
+    detected: bool  # phases seen in this or an earlier session (else assumed)
+    limited_a: float | None  # the EV took no more than this despite a higher offer
+
+    @property
+    def phase_count(self) -> int:
+        return sum(self.phases)
+
+    def per_phase(self) -> Triple:
+        return (
+            self.current_a if self.phases[0] else 0.0,
+            self.current_a if self.phases[1] else 0.0,
+            self.current_a if self.phases[2] else 0.0,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Probe:
+    grid_a: Triple  # grid when the probe began
+    started: float
+    target_a: float  # the lower offer during the probe
+    step_a: float
+
+
+class EvTracker:
+    def __init__(self, grid_phases: int) -> None:
+        self._grid_phases = grid_phases
+        self._phases: tuple[bool, bool, bool] = _default_phases(grid_phases)
+        self._detected = False
+        self._current = 0.0
+        self._last: Triple | None = None
+        self._offer = 0.0
+        self._offer_raised_at: float | None = None
+        self._baseline: Triple | None = None  # grid at the offer from standstill
+        self._baseline_at = 0.0
+        self._limited: float | None = None
+        self._started_at = -math.inf  # when the EV's current last appeared
+        self._pending = 0.0  # rise since an offer, before it is confirmed as the EV starting
+        self._asked_since: float | None = None  # asking for more since, with no answer
+        self._probe: _Probe | None = None
+
+    def estimate(self) -> EvEstimate:
+        current = self._current if self._current > 0.0 else self._pending
+        return EvEstimate(current, self._phases, self._detected, self._limited)
+
+    def set_grid_phases(self, grid_phases: int) -> None:
+        if grid_phases != self._grid_phases:
+            self._grid_phases = grid_phases
+            self._phases = _default_phases(grid_phases)
+            self._detected = False
+
+    def forget_current(self) -> None:
+        """After a fail-safe the charger paused: restart from an idle EV."""
+        self._current = 0.0
+        self._last = None
+        self._baseline = None
+        self._limited = None
+        self._offer = 0.0
+        self._offer_raised_at = None
+        self._pending = 0.0
+        self._asked_since = None
+        self._probe = None
+
+    def offer(self, offered_a: float, now: float) -> None:
+        """Tell the tracker what the charger is now allowed per phase (0 = paused)."""
+        if offered_a > self._offer + 0.5:
+            self._offer_raised_at = now
+            if self._limited is not None and offered_a <= self._limited:
+                self._limited = None
+        if offered_a < (self._limited or 0.0):
+            self._limited = None
+        if self._current <= 0.0 and offered_a > 0.0 and self._baseline is None:
+            self._baseline = self._last
+            self._baseline_at = now
+        if offered_a <= 0.0:
+            self._baseline = None
+            self._pending = 0.0
+        self._offer = offered_a
+
+    def observe(self, grid_a: Triple, now: float, min_current_a: float, detection_s: float) -> None:
+        """Account one fresh reading (signed active current per phase, + import)."""
+        last = self._last
+        self._last = grid_a
+        if last is None:
+            return
+        if self._current <= 0.0 and self._baseline is not None:
+            if now - self._baseline_at > detection_s:
+                # Nothing started within the window: household drift must not build up into a
+                # false start, so look for the next start from here.
+                self._baseline, self._baseline_at = grid_a, now
+                self._pending = 0.0
+            self._detect_start(grid_a, now, min_current_a)
+            return
+        ev_phases = [p for p in range(3) if self._phases[p]]
+        steps = [grid_a[p] - last[p] for p in ev_phases]
+        common = _common_step(steps)
+        goal = self._offer
+        if now - self._started_at < START_SETTLE_S and steps and min(steps) > 0:
+            # Just after a start a charger may overshoot the offer (an integrator that kept
+            # running while the EV woke up): rises up to that much are still the EV's.
+            goal = max(goal, self._offer + START_OVERSHOOT_A)
+        expected = goal - self._current
+        before = self._current
+        moved = 0.0
+        if abs(expected) >= DEADBAND_A and common * expected > 0:
+            moved = min(abs(common), abs(expected)) * (1.0 if common > 0 else -1.0)
+            self._current += moved
+        if (
+            common < 0
+            and before >= START_FRACTION * min_current_a
+            and STOP_FRACTION * before <= -common <= before / STOP_FRACTION
+            and -common > abs(expected) + 1.0
+        ):
+            # Every EV phase dropped by about the EV's current without being asked: the EV (or
+            # the charger) stopped by itself: battery full, unplugged, or paused below minimum.
+            self._current = 0.0
+            self._limited = None
+        if self._limited is not None and self._current > self._limited + 0.5:
+            self._limited = None  # it takes more again (a taper ended, a phase freed)
+        # Not clamped to the offer: a charger that integrates follows a lower offer over several
+        # polls, and the grid steps of that descent must still land on the EV.
+        self._current = max(self._current, 0.0)
+        if 0.0 < self._current < min_current_a - 1.0 and now - self._started_at >= START_SETTLE_S:
+            # A charging EV draws at least the minimum (IEC 61851): less than that, once the
+            # start has settled, means it draws nothing and the rest was household.
+            self._current = 0.0
+            self._limited = None
+        self._check_response(grid_a, now, expected, moved, min_current_a)
+        raised = self._offer_raised_at
+        if (
+            raised is not None
+            and now - raised >= detection_s
+            and self._current >= START_FRACTION * min_current_a
+            and self._current < self._offer - 1.0
+        ):
+            self._limited = self._current
+            self._offer_raised_at = None
+
+    def probe_target(self) -> float | None:
+        """While a probe runs: the lower current to offer (the controller's target)."""
+        return None if self._probe is None else self._probe.target_a
+
+    def _check_response(
+        self, grid_a: Triple, now: float, expected: float, moved: float, min_current_a: float
+    ) -> None:
+        """Catch an estimate that no longer matches the EV (e.g. a charger that paused unseen).
+
+        Asked for more for `PROBE_AFTER_S` and nothing came: either the EV is limited (it still
+        draws the estimate) or it draws nothing. A short request for less tells them apart: a
+        drawing EV drops, a paused one cannot.
+        """
+        probe = self._probe
+        ev_phases = [p for p in range(3) if self._phases[p]]
+        if probe is not None:
+            drop = -_common_step([grid_a[p] - probe.grid_a[p] for p in ev_phases])
+            if drop >= 0.5 * probe.step_a:
+                self._probe = None
+                self._limited = probe.target_a + probe.step_a  # real: the EV is limited
+            elif now - probe.started >= PROBE_S:
+                self._probe = None
+                self._current = 0.0  # nothing answered: the EV was not drawing
+                self._limited = None
+            return
+        if expected < 1.0 or moved >= DEADBAND_A or self._current < START_FRACTION * min_current_a:
+            self._asked_since = None
+            return
+        if self._asked_since is None:
+            self._asked_since = now
+            return
+        if now - self._asked_since < PROBE_AFTER_S:
+            return
+        self._asked_since = None
+        room = self._current - min_current_a
+        if room >= PROBE_MIN_STEP_A:
+            step = min(PROBE_STEP_A, room)
+            self._probe = _Probe(grid_a, now, self._current - step, step)
+        else:
+            # So close to the minimum there is no room to probe without pausing a real EV, and
+            # EVs do not limit themselves there: take the EV as not drawing.
+            self._current = 0.0
+            self._limited = None
+
+    def _detect_start(self, grid_a: Triple, now: float, min_current_a: float) -> None:
+        baseline = self._baseline
+        assert baseline is not None
+        candidates = range(self._grid_phases)
+        rises = [grid_a[p] - baseline[p] for p in candidates]
+        top = max(rises)
+        if top < START_FRACTION * min_current_a:
+            # Not yet a start, but a rise on the assumed phases is probably the EV ramping up.
+            self._pending = max(
+                min(grid_a[p] - baseline[p] for p in range(3) if self._phases[p]), 0.0
+            )
+            return
+        self._pending = 0.0
+        chosen = [rises[i] >= 0.6 * top for i in range(len(rises))]
+        phases = tuple(chosen[p] if p < len(chosen) else False for p in range(3))
+        self._phases = (phases[0], phases[1], phases[2])
+        self._detected = True
+        self._started_at = now
+        rise = min(r for r, keep in zip(rises, chosen, strict=True) if keep)
+        self._current = min(rise, max(self._offer, 0.0) + START_OVERSHOOT_A)
+        self._baseline = None
+
+
+def _common_step(steps: list[float]) -> float:
+    """The part of a per-phase step that all phases share (0 when they disagree in sign)."""
+    if all(s > 0 for s in steps):
+        return min(steps)
+    if all(s < 0 for s in steps):
+        return max(steps)
+    return 0.0
+
+
+def _default_phases(grid_phases: int) -> tuple[bool, bool, bool]:
+    return (True, grid_phases == 3, grid_phases == 3)
