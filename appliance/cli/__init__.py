@@ -11,7 +11,17 @@ from appliance import __version__
 from appliance.errors import ApplianceError
 
 # Sub-command modules under appliance.cli, in the order `scc --help` lists them.
-COMMANDS: tuple[str, ...] = ("check_settings",)
+COMMANDS: tuple[str, ...] = (
+    "run",
+    "check_settings",
+    "screens",
+    "panel",
+    "modbus_maps",
+    "modbus_log",
+    "measure",
+    "bundle",
+    "simulate_day",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from appliance.cli.common import add_state_dir, settings_path, state_dir
+from appliance.modbus.maps import register_map
 from appliance.settings import SettingsStore
 
 
@@ -22,6 +23,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     path = settings_path(state_dir(args, args.simulate))
     settings = SettingsStore(path).load()  # raises SettingsError with the reason
+    register_map(settings.meter.emulate)  # raises ConfigurationError for an unknown meter
     if not args.quiet:
         origin = path if path.exists() else "factory defaults (no settings file yet)"
         print(f"settings valid: {origin}")
