@@ -19,7 +19,7 @@ from appliance.remote.homeassistant import (
     state_payload,
 )
 from appliance.runtime.context import RuntimeContext
-from appliance.runtime.restart import restart_on_change
+from appliance.runtime.settings_watch import run_restarting_on_change
 from appliance.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,13 +54,14 @@ class MqttTarget:
 
 
 async def run_mqtt(ctx: RuntimeContext) -> None:
-    async def connect(target: MqttTarget) -> None:
+    async def connect(ctx: RuntimeContext) -> None:
+        target = MqttTarget.from_settings(ctx.settings.current)
         if target.host:
             await MqttBridge(ctx, target).run()
         else:
             await asyncio.Event().wait()  # MQTT not configured: nothing to do until it is
 
-    await restart_on_change(ctx.settings.changes, MqttTarget.from_settings, connect)
+    await run_restarting_on_change(ctx, MqttTarget.from_settings, connect)
 
 
 class MqttBridge:

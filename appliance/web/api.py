@@ -161,7 +161,7 @@ async def get_history(request: web.Request) -> web.Response:
         return error(400, "since must be a Unix time of 0 or more")
     if not isinstance(history, History):
         return web.json_response({"time": []})
-    return web.json_response(history.series(since))
+    return web.Response(body=history.series_json(since), content_type="application/json")
 
 
 @read_access

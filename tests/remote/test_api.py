@@ -12,9 +12,7 @@ from appliance.remote.auth import hash_password
 from appliance.remote.history import History
 from appliance.runtime.context import RuntimeContext
 from appliance.settings import SettingsStore
-from appliance.web.api import setup_api
 from appliance.web.app import create_app
-from appliance.web.dashboard import setup_dashboard
 from tests.remote.test_homeassistant import reading
 
 PASSWORD = "correct horse battery"
@@ -40,7 +38,7 @@ def publish(ctx: RuntimeContext, *currents: float) -> None:
 
 @pytest.fixture
 async def client(runtime_context: RuntimeContext) -> AsyncIterator[Client]:
-    app = create_app(runtime_context, extra_setups=(setup_api, setup_dashboard))
+    app = create_app(runtime_context)  # the API and dashboard are default parts
     async with TestClient(TestServer(app, host="127.0.0.1", port=0)) as test_client:
         yield test_client
 
@@ -172,3 +170,18 @@ async def test_openapi_document_lists_every_route(client: Client) -> None:
         if resource.canonical.startswith("/api/") and resource.canonical != "/api/openapi.json"
     }
     assert routes == set(document["paths"])
+
+
+async def test_default_app_serves_the_dashboard_behind_the_security_layer(client: Client) -> None:
+    home = await client.get("/")
+    assert 'href="/dashboard"' in await home.text()
+    page = await client.get("/dashboard")
+    assert page.status == 200
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    html = await page.text()
+    for asset in ("uPlot.iife.min.js", "dashboard.js", "dashboard.css"):
+        assert asset in html
+    script = await client.get("/static/dashboard.js")
+    assert script.status == 200
+    # The API checks its bearer token itself (401), not the form CSRF token (403).
+    assert (await client.put("/api/mode", json={"mode": "eco"})).status == 401

@@ -24,9 +24,7 @@ from appliance.runtime.control import ControlService
 from appliance.runtime.leds import LedStatus
 from appliance.runtime.panel import PanelController
 from appliance.settings import SettingsStore
-from appliance.web.api import setup_api
 from appliance.web.app import create_app
-from appliance.web.dashboard import setup_dashboard
 from appliance.web.openapi import openapi_document
 from drivers.pinmap import load_pinmap
 from tests.remote.test_api import publish, set_password
@@ -59,7 +57,7 @@ class ServerThread:
         self.ctx.services["modbus_log"] = RequestLog(self.ctx.clock)
         self.ctx.services["leds"] = LedStatus()
         self.ctx.services["panel"] = PanelController(self.ctx)
-        app = create_app(self.ctx, extra_setups=(setup_api, setup_dashboard))
+        app = create_app(self.ctx)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)

@@ -390,14 +390,19 @@ async def test_stylesheet_is_served_locally(client: Client) -> None:
 
 async def test_create_app_takes_extra_setups(appliance: Appliance) -> None:
     async def hello(request: web.Request) -> web.Response:
-        return web.Response(text="dashboard")
+        return web.Response(text="extra")
 
-    def setup_dashboard(app: web.Application, ctx: object) -> None:
-        app.router.add_get("/dashboard", hello)
+    def setup_extra(app: web.Application, ctx: object) -> None:
+        app.router.add_get("/extra-page", hello)
 
-    app = create_app(appliance.ctx, extra_setups=[setup_dashboard])
+    app = create_app(appliance.ctx, extra_setups=[setup_extra])
     assert any(
-        r.resource is not None and r.resource.canonical == "/dashboard" for r in app.router.routes()
+        r.resource is not None and r.resource.canonical == "/extra-page"
+        for r in app.router.routes()
+    )
+    assert not any(
+        r.resource is not None and r.resource.canonical == "/extra-page"
+        for r in create_app(appliance.ctx).router.routes()
     )
 
 

@@ -33,6 +33,12 @@ function watts(value) {
 function showLogin() {
   $("login-form").hidden = !!token();
   $("mode-form").hidden = !token();
+  if (!token()) {
+    const closed = document.body.dataset.readOpen === "no";
+    $("mode-message").textContent = closed
+      ? "This device shows its values only after login."
+      : "Log in to change the mode.";
+  }
 }
 
 function makeCharts() {
@@ -41,9 +47,11 @@ function makeCharts() {
   const series = [{}];
   for (let i = 0; i < 3; i++) series.push({ label: "grid L" + (i + 1), stroke: PHASE_COLORS[i], width: 1.5 });
   for (let i = 0; i < 3; i++) series.push({ label: "reported L" + (i + 1), stroke: REPORTED_COLORS[i], width: 1, dash: [4, 3] });
-  const current = new uPlot({ width, height: 190, series, axes: axes("A"), legend: { show: true } },
+  // Labels only: a live legend shows "--" for every series until the pointer is on the chart.
+  const legend = { live: false };
+  const current = new uPlot({ width, height: 190, series, axes: axes("A"), legend },
     [[], [], [], [], [], [], []], $("chart-current"));
-  const power = new uPlot({ width, height: 190, axes: axes("kW"), series: [{},
+  const power = new uPlot({ width, height: 190, axes: axes("kW"), legend, series: [{},
     { label: "grid power", stroke: "#0b6e4f", width: 1.5, fill: "rgba(11,110,79,0.08)" },
     { label: "quarter average", stroke: "#c0392b", width: 2 }] }, [[], [], []], $("chart-power"));
   return { current, power };
@@ -111,7 +119,8 @@ async function refreshNow() {
   }
   if (control.ok) {
     const c = await control.json();
-    $("ev-a").textContent = amps(c.ev_current_a) + (c.ev_phases ? " × " + c.ev_phases : "");
+    const charging = c.ev_current_a != null && c.ev_current_a > 0 && c.ev_phases;
+    $("ev-a").textContent = amps(c.ev_current_a) + (charging ? " × " + c.ev_phases : "");
     $("control-reason").textContent = c.reason || "";
     const showQuarter = capKw != null && c.quarter_average_w != null;
     $("quarter").hidden = !showQuarter;
@@ -136,13 +145,19 @@ async function refreshDevice() {
     const states = await leds.json();
     for (const name of ["pwr", "cs", "p1"]) $("led-" + name).classList.toggle("on", states[name]);
   }
+  // Fetched with the token (an <img> cannot send one) and shown as a data: URL, which the
+  // page's content security policy allows for images.
   const image = await api("/api/panel.png");
-  if (image.ok) {
-    const url = URL.createObjectURL(await image.blob());
-    const old = $("oled").src;
-    $("oled").src = url;
-    if (old.startsWith("blob:")) URL.revokeObjectURL(old);
-  }
+  if (image.ok) $("oled").src = await dataUrl(await image.blob());
+}
+
+function dataUrl(blob) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result);
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(blob);
+  });
 }
 
 async function tick() {
@@ -164,13 +179,10 @@ $("login-form").addEventListener("submit", async (event) => {
   });
   const body = await response.json();
   $("password").value = "";
-  if (response.ok) {
-    sessionStorage.setItem(TOKEN_KEY, body.token);
-    $("mode-message").textContent = "";
-  } else {
-    $("mode-message").textContent = body.error;
-  }
+  if (response.ok) sessionStorage.setItem(TOKEN_KEY, body.token);
   showLogin();
+  $("mode-message").textContent = response.ok ? "" : body.error;
+  if (response.ok) tick();
 });
 
 $("mode-form").addEventListener("submit", async (event) => {
