@@ -29,7 +29,8 @@ class PinMap:
     spi_bus: int
     spi_chip_select: int
     spi_pins: tuple[int, ...]  # CE0, MISO, MOSI, SCLK
-    spi_max_speed_hz: int
+    spi_speed_mcp3208_hz: int
+    spi_speed_ads131m0x_hz: int
     p1_uart: UartPins
     rs485_uart: UartPins
     button_left: int
@@ -92,7 +93,8 @@ def load_pinmap(path: Path | None = None) -> PinMap:
             spi_bus=spi["bus"],
             spi_chip_select=spi["chip_select"],
             spi_pins=(spi["ce0"], spi["miso"], spi["mosi"], spi["sclk"]),
-            spi_max_speed_hz=spi["max_speed_hz"],
+            spi_speed_mcp3208_hz=spi["mcp3208_speed_hz"],
+            spi_speed_ads131m0x_hz=spi["ads131m0x_speed_hz"],
             p1_uart=UartPins(**uart["p1"]),
             rs485_uart=UartPins(**uart["rs485"]),
             **{

@@ -59,7 +59,7 @@ def open_adc(
     pins = pinmap or load_pinmap()
     if kind == "mcp3208":
         spi = open_spidev(
-            pins.spi_bus, pins.spi_chip_select, pins.spi_max_speed_hz, MCP3208_SPI_MODE
+            pins.spi_bus, pins.spi_chip_select, pins.spi_speed_mcp3208_hz, MCP3208_SPI_MODE
         )
         try:
             return Mcp3208(SpidevFrameBus(spi), clock)
@@ -68,7 +68,7 @@ def open_adc(
             raise
     from gpiozero import DigitalOutputDevice, GPIOZeroError  # noqa: PLC0415
 
-    spi = open_spidev(pins.spi_bus, pins.spi_chip_select, pins.spi_max_speed_hz, ADS_SPI_MODE)
+    spi = open_spidev(pins.spi_bus, pins.spi_chip_select, pins.spi_speed_ads131m0x_hz, ADS_SPI_MODE)
     opened: list[Any] = [spi]
     try:
         try:
@@ -124,7 +124,7 @@ def open_simulated_adc(
             signals,
             rng,
             front_end=mcp3208_front_end(burden_ohm, ct_ratio),
-            spi_clock_hz=pins.spi_max_speed_hz,
+            spi_clock_hz=pins.spi_speed_mcp3208_hz,
             clock=virtual,
         )
         return Mcp3208(mcp, virtual.monotonic)
@@ -137,7 +137,7 @@ def open_simulated_adc(
         rng,
         channels=channels,
         front_end=ads131m0x_front_end(burden_ohm, ct_ratio),
-        spi_clock_hz=pins.spi_max_speed_hz,
+        spi_clock_hz=pins.spi_speed_ads131m0x_hz,
         clock=virtual,
     )
     ads.attach_drdy_pin(factory.pin(pins.adc_drdy))

@@ -86,7 +86,7 @@ def test_real_ads_path_claims_its_pins_from_the_pin_map(monkeypatch: pytest.Monk
     pins = load_pinmap()
     adc = open_adc("ads131m04", pin_factory=factory, clock=chip.clock.monotonic)
     try:
-        assert opened_with == [(pins.spi_bus, pins.spi_chip_select, pins.spi_max_speed_hz, 1)]
+        assert opened_with == [(pins.spi_bus, pins.spi_chip_select, pins.spi_speed_ads131m0x_hz, 1)]
         assert factory.pin(pins.adc_reset).state is True  # active low: released, chip running
         assert adc.nominal_rate_hz == 4000
     finally:
