@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SCENARIO ?= examples/scenarios/household.toml
 
-.PHONY: run test check lint typecheck imports pytest bench image hardware screens clean
+.PHONY: run test check lint typecheck imports pytest bench bench-quick image hardware screens clean
 
 $(BIN)/scc: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +36,12 @@ imports: $(BIN)/scc
 pytest: $(BIN)/scc
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
+## Benchmarks: tables on the terminal, JSON in bench/results/ (bench-quick: a few minutes).
 bench: $(BIN)/scc
 	$(BIN)/python -m bench
+
+bench-quick: $(BIN)/scc
+	$(BIN)/python -m bench --quick
 
 screens: $(BIN)/scc
 	$(BIN)/scc screens --out docs/screens
