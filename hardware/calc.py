@@ -42,7 +42,7 @@ def first_order_gain(f_hz: float, corner_hz: float) -> float:
 def voltage_reference_v(values: dict[str, Any], variant: str) -> float:
     """RMS volts at the ADC for the nominal mains voltage."""
     vr = values["voltage_reference"]
-    return vr["mains_v"] / sum(vr["primary_r_ohm"]) * vr["secondary_r_ohm"][variant]
+    return float(vr["mains_v"] / sum(vr["primary_r_ohm"]) * vr["secondary_r_ohm"][variant])
 
 
 def ads_empty_jack_v(values: dict[str, Any]) -> float:

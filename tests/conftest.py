@@ -5,13 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from gpiozero.pins.mock import MockFactory
 
 from appliance.clock import FakeClock
-from appliance.identity import DeviceIdentity
-from appliance.runtime.context import Hub, RuntimeContext, SettingsHolder
-from appliance.settings import SettingsStore
-from drivers.pinmap import load_pinmap
+from appliance.runtime.context import RuntimeContext
+from tests.context import make_context
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -42,14 +39,4 @@ def state_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def runtime_context(state_dir: Path, clock: FakeClock) -> RuntimeContext:
     """A simulated appliance's context: settings in a temporary dir, gpiozero's MockFactory."""
-    store = SettingsStore(state_dir / "settings.json")
-    return RuntimeContext(
-        settings=SettingsHolder(store, store.load()),
-        hub=Hub(),
-        clock=clock,
-        identity=DeviceIdentity("0000008879"),
-        pinmap=load_pinmap(),
-        pin_factory=MockFactory(),
-        state_dir=state_dir,
-        simulate=True,
-    )
+    return make_context(state_dir, clock)

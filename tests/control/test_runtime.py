@@ -7,34 +7,21 @@ import asyncio
 from pathlib import Path
 
 import numpy as np
-from gpiozero.pins.mock import MockFactory
 
 from appliance.clock import FakeClock
 from appliance.grid import ReportedGrid
-from appliance.identity import DeviceIdentity
 from appliance.modes import ECO
-from appliance.runtime.context import Hub, RuntimeContext, SettingsHolder
+from appliance.runtime.context import RuntimeContext
 from appliance.runtime.control import STATE_FILE, ControlService, run_control
-from appliance.settings import SettingsStore
 from appliance.sim.day import build_reading
-from drivers.pinmap import load_pinmap
+from tests.context import make_context
 from tests.control.harness import make_settings
 
 TICK_S = 0.01
 
 
 def make_ctx(state_dir: Path, clock: FakeClock) -> RuntimeContext:
-    store = SettingsStore(state_dir / "settings.json")
-    return RuntimeContext(
-        settings=SettingsHolder(store, make_settings(mode="eco+")),
-        hub=Hub(),
-        clock=clock,
-        identity=DeviceIdentity("1234567890"),
-        pinmap=load_pinmap(),
-        pin_factory=MockFactory(),
-        state_dir=state_dir,
-        simulate=True,
-    )
+    return make_context(state_dir, clock, settings=make_settings(mode="eco+"))
 
 
 def publish_reading(ctx: RuntimeContext, clock: FakeClock, import_w: float = 3000.0) -> None:

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from gpiozero.pins.mock import MockFactory
 from PIL import Image
 
-from appliance.clock import Clock
-from appliance.identity import DeviceIdentity
 from appliance.modes import available_modes
 from appliance.panel.content import PanelData, collect_versions, settings_rows, settings_summary
 from appliance.panel.menu import MenuView
 from appliance.panel.menu_tree import Screen
 from appliance.panel.screens import render
-from appliance.runtime.context import Hub, RuntimeContext, SettingsHolder
+from appliance.runtime.context import RuntimeContext
 from appliance.services import CommissioningStatus, UpdateProgress, UpdateState
-from appliance.settings import Settings, SettingsStore
-from drivers.pinmap import load_pinmap
+from appliance.settings import Settings
 
 
 class FakeCommissioning:
@@ -64,20 +58,6 @@ class FakeReset:
 
     async def reset(self) -> None:
         self.calls.append("reset")
-
-
-def make_context(state_dir: Path, clock: Clock, *, simulate: bool = True) -> RuntimeContext:
-    store = SettingsStore(state_dir / "settings.json")
-    return RuntimeContext(
-        settings=SettingsHolder(store, store.load()),
-        hub=Hub(),
-        clock=clock,
-        identity=DeviceIdentity("0000008879"),
-        pinmap=load_pinmap(),
-        pin_factory=MockFactory(),
-        state_dir=state_dir,
-        simulate=simulate,
-    )
 
 
 def expected_home(ctx: RuntimeContext, settings: Settings) -> Image.Image:

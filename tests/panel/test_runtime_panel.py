@@ -22,12 +22,12 @@ from appliance.runtime.panel import PanelController, run_panel
 from appliance.services import UpdateProgress, UpdateState
 from appliance.settings import Settings, SettingsStore
 from drivers.display import open_dummy
+from tests.context import make_context
 from tests.panel.fakes import (
     FakeCommissioning,
     FakeReset,
     FakeUpdate,
     expected_home,
-    make_context,
 )
 
 

@@ -12,7 +12,7 @@ from appliance.clock import FakeClock
 from appliance.panel.buttons import SETTLE_S, Button
 from appliance.panel.menu_tree import Screen
 from appliance.runtime.panel import PanelController
-from tests.panel.fakes import make_context
+from tests.context import make_context
 from tests.panel.test_virtual_panel import serve
 
 

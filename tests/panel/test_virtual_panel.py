@@ -27,18 +27,11 @@ from appliance.runtime.context import RuntimeContext
 from appliance.runtime.panel import PanelController, run_panel
 from appliance.web.virtual_panel import PANEL_HEADER, setup_virtual_panel
 from drivers.display import open_dummy
-from tests.panel.fakes import FakeCommissioning, expected_home, make_context
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.context import make_context
+from tests.panel.fakes import FakeCommissioning, expected_home
 
-CHROMIUM = Path("/usr/bin/chromium")
 HAVE_CHROMIUM = CHROMIUM.exists()
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 
 @contextlib.asynccontextmanager

@@ -12,21 +12,18 @@ from typing import Any
 import pytest
 import schemathesis
 from aiohttp import web
-from gpiozero.pins.mock import MockFactory
 from hypothesis import HealthCheck, settings
 
 from appliance.clock import FakeClock
 from appliance.control import Controller
-from appliance.identity import DeviceIdentity
 from appliance.modbus.log import RequestLog
-from appliance.runtime.context import Hub, RuntimeContext, SettingsHolder
+from appliance.runtime.context import Hub, RuntimeContext
 from appliance.runtime.control import ControlService
 from appliance.runtime.leds import LedStatus
 from appliance.runtime.panel import PanelController
-from appliance.settings import SettingsStore
 from appliance.web.app import create_app
 from appliance.web.openapi import openapi_document
-from drivers.pinmap import load_pinmap
+from tests.context import make_context
 from tests.remote.test_api import publish, set_password
 
 schema = schemathesis.openapi.from_dict(openapi_document())
@@ -80,17 +77,7 @@ class ServerThread:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
     state_dir: Path = tmp_path_factory.mktemp("api-state")
-    store = SettingsStore(state_dir / "settings.json")
-    ctx = RuntimeContext(
-        settings=SettingsHolder(store, store.load()),
-        hub=Hub(),
-        clock=FakeClock(),
-        identity=DeviceIdentity("0000008879"),
-        pinmap=load_pinmap(),
-        pin_factory=MockFactory(),
-        state_dir=state_dir,
-        simulate=True,
-    )
+    ctx = make_context(state_dir, FakeClock())
     set_password(ctx)
     with ServerThread(ctx) as running:
         yield running

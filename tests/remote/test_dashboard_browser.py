@@ -33,20 +33,12 @@ from appliance.runtime.app import RunOptions, build_context, run_appliance
 from appliance.runtime.context import RuntimeContext
 from appliance.runtime.web import WEB_URL_SERVICE
 from appliance.settings import Settings, SettingsStore
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "examples" / "scenarios" / "household.toml"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 PASSWORD = "kitchen window 7"
 EMU_CURRENT_L1 = 4591  # EMU Professional: three UINT32 currents in mA, high word first
 TIMEOUT_S = 30.0  # generous: a loaded 2-core machine runs the appliance and Chromium

@@ -27,20 +27,12 @@ from appliance.runtime.modbus import run_modbus
 from appliance.web.app import create_app
 from appliance.web.keys import BACKGROUND_TASKS
 from drivers.network import HOME_WIFI_CONNECTION
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.commissioning.harness import HOME_PASSWORD, HOME_SSID, Appliance
 
 # One Chromium for the module (starting it is most of the cost); a fresh context per test.
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 PHONE: ViewportSize = {"width": 390, "height": 844}
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
