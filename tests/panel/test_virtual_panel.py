@@ -211,6 +211,9 @@ async def test_user_holds_ok_with_the_mouse_to_start_commissioning(
         await on_screen(page, "commissioning_active", timeout_ms=8_000)
         assert service.calls == ["start"]  # fired while the button is still down
         await page.mouse.up()
+        # A finger takes far longer than the 30 ms contact-bounce window to press again; a
+        # release and press closer than that would be filtered as bounce, as on the device.
+        await page.wait_for_timeout(200)
         await page.keyboard.press("Enter")  # OK stops commissioning
         await on_screen(page, "home")
         assert service.calls == ["start", "stop"]
