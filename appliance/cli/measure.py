@@ -1,7 +1,7 @@
 """`scc measure`: one line per second of grid readings, for installers checking the CT wiring.
 
-Formatting (`format_reading`, `reading_to_json`, `wiring_notes`) is independent of where the
-readings come from; a source is just an iterator of `GridReading`.
+Formatting (`format_reading`, `wiring_notes`; JSON from `appliance.serialize`) is independent
+of where the readings come from; a source is just an iterator of `GridReading`.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from appliance.metering import EngineState, MeteringConfig
 from appliance.p1.source import parse_source
 from appliance.p1.stream import p1_readings
 from appliance.runtime.acquisition import Meter, failure_reading, hat_opener, scenario_opener
+from appliance.serialize import reading_to_dict
 from appliance.settings import Settings, SettingsStore
 from appliance.sim.scenario import load_scenario
 from appliance.sim.signals import ScenarioSignals
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     try:
         for count, reading in enumerate(readings, start=1):
             if args.json:
-                print(json.dumps(reading_to_json(reading)), file=out, flush=True)
+                print(json.dumps(reading_to_dict(reading)), file=out, flush=True)
             else:
                 if count % 20 == 1:
                     print(table_header(), file=out)
@@ -195,31 +196,3 @@ def wiring_notes(reading: GridReading, *, expect_import: bool = False) -> list[s
                 " is the CT on the phase it is labelled for?"
             )
     return notes
-
-
-def reading_to_json(reading: GridReading) -> dict[str, Any]:
-    """A reading as plain JSON types (the `--json` line format)."""
-    return {
-        "monotonic_s": round(reading.monotonic_s, 3),
-        "time": reading.wall_time_s,
-        "source": reading.source.value,
-        "phase_count": reading.phase_count,
-        "voltage_v": round(reading.voltage_l1_v, 2),
-        "frequency_hz": None if reading.frequency_hz is None else round(reading.frequency_hz, 4),
-        "valid": reading.valid,
-        "faults": sorted(f.value for f in reading.faults),
-        "import_energy_kwh": round(reading.import_energy_kwh, 6),
-        "export_energy_kwh": round(reading.export_energy_kwh, 6),
-        "total_power_w": round(reading.total_power_w, 2),
-        "phases": [
-            {
-                "current_a": round(p.current_a, 4),
-                "power_w": round(p.power_w, 2),
-                "voltage_v": round(p.voltage_v, 2),
-                "power_factor": round(p.power_factor, 4),
-                "direction": p.direction.value,
-                "faults": sorted(f.value for f in p.faults),
-            }
-            for p in reading.phases
-        ],
-    }

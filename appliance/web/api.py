@@ -24,8 +24,8 @@ from appliance.modes import ChargeMode, available_modes
 from appliance.panel.content import collect_versions
 from appliance.remote.auth import LoginLimiter, TokenStore, verify_password
 from appliance.remote.history import History
-from appliance.remote.serialize import public_settings, reading_to_dict, reported_to_dict
 from appliance.runtime.context import RuntimeContext
+from appliance.serialize import public_settings, reading_to_dict, reported_to_dict
 from appliance.settings import Settings
 from appliance.web.keys import CONTEXT
 from appliance.web.openapi import openapi_document

@@ -1,4 +1,5 @@
-"""JSON forms of the values the API, MQTT and the dashboard share."""
+"""JSON forms of readings, reported values and settings: the command line, the REST API and
+the dashboard share them."""
 
 from __future__ import annotations
 
@@ -10,31 +11,36 @@ from appliance.settings import Settings
 SECRET_FIELDS = {("wifi", "password"), ("remote", "password_hash"), ("remote", "mqtt_password")}
 
 
-def reading_to_dict(reading: GridReading, now_monotonic: float) -> dict[str, Any]:
-    return {
+def reading_to_dict(reading: GridReading, now_monotonic: float | None = None) -> dict[str, Any]:
+    """A reading as plain JSON types: `scc measure --json`, the REST API (with its age)."""
+    data: dict[str, Any] = {
         "source": reading.source.value,
+        "monotonic_s": round(reading.monotonic_s, 3),
         "time": reading.wall_time_s,
-        "age_s": round(reading.age_s(now_monotonic), 3),
         "valid": reading.valid,
-        "frequency_hz": reading.frequency_hz,
+        "voltage_v": round(reading.voltage_l1_v, 2),
+        "frequency_hz": None if reading.frequency_hz is None else round(reading.frequency_hz, 4),
         "phase_count": reading.phase_count,
         "faults": sorted(f.value for f in reading.faults),
-        "total_power_w": round(reading.total_power_w, 1),
-        "import_energy_kwh": round(reading.import_energy_kwh, 4),
-        "export_energy_kwh": round(reading.export_energy_kwh, 4),
+        "total_power_w": round(reading.total_power_w, 2),
+        "import_energy_kwh": round(reading.import_energy_kwh, 6),
+        "export_energy_kwh": round(reading.export_energy_kwh, 6),
         "phases": [
             {
-                "current_a": round(p.current_a, 3),
-                "signed_current_a": round(p.signed_current_a, 3),
-                "power_w": round(p.power_w, 1),
-                "voltage_v": round(p.voltage_v, 1),
-                "power_factor": round(p.power_factor, 3),
+                "current_a": round(p.current_a, 4),
+                "signed_current_a": round(p.signed_current_a, 4),
+                "power_w": round(p.power_w, 2),
+                "voltage_v": round(p.voltage_v, 2),
+                "power_factor": round(p.power_factor, 4),
                 "direction": p.direction.value,
                 "faults": sorted(f.value for f in p.faults),
             }
             for p in reading.phases
         ],
     }
+    if now_monotonic is not None:
+        data["age_s"] = round(reading.age_s(now_monotonic), 3)
+    return data
 
 
 def reported_to_dict(reported: ReportedGrid) -> dict[str, Any]:
