@@ -239,6 +239,12 @@ class Controller:
                 self._timers.off_until = now + t.min_off_s
             elif (probe := self._tracker.probe_target()) is not None:
                 target = probe  # a short request for less: is the EV still drawing?
+            elif (
+                mode.kind is ModeKind.ECO
+                and target < grid.min_charge_current_a + t.eco_floor_band_a
+                and 0.0 < ev - target < t.eco_floor_band_a
+            ):
+                target = ev  # near the floor: no small decrease (see `eco_floor_band_a`)
             elif abs(target - ev) < t.report_deadband_a and ev > 0:
                 # Ask only for changes the grid will show: a smaller request would move the EV
                 # unseen and, repeated every second, creep away from the estimate.
@@ -248,23 +254,25 @@ class Controller:
         offer = _Offer(target, limit, float(grid.min_charge_current_a), est.per_phase())
         return _report(reading, offer, real, volts, rms)
 
-    def _solar_available(self, step: _Step) -> float:
-        available = step.ev + (-step.net_w - self.tuning.export_margin_w) / step.volts_per_amp
+    def _solar_available(self, step: _Step, export_margin_w: float) -> float:
+        available = step.ev + (-step.net_w - export_margin_w) / step.volts_per_amp
         self._available = available
         self._allowed_w = None
         return available
 
     def _eco(self, step: _Step) -> float:
         minimum = step.minimum
-        available = self._solar_available(step)
+        available = self._solar_available(step, self.tuning.export_margin_w)
         if step.ev < START_FRACTION * minimum:
             self._enter(ControlPhase.STARTING, "minimum offered, waiting for the EV")
-        else:
-            self._enter(ControlPhase.CHARGING, "surplus plus the minimum")
-        return max(available, minimum + self.tuning.minimum_margin_a)
+            # While the EV ramps up its estimate is the rise so far: a little above the minimum
+            # keeps a rise read a few mA high from asking the charger below its minimum.
+            return max(available, minimum + self.tuning.eco_starting_margin_a)
+        self._enter(ControlPhase.CHARGING, "surplus plus the minimum")
+        return max(available, minimum + self.tuning.eco_minimum_margin_a)
 
     def _eco_plus(self, step: _Step) -> float | None:
-        available = self._solar_available(step)
+        available = self._solar_available(step, self.tuning.eco_plus_export_margin_w)
         if self._phase in (ControlPhase.OFF, ControlPhase.WAITING, ControlPhase.PAUSED):
             return self._eco_plus_idle(step, available)
         if self._phase is ControlPhase.STARTING:

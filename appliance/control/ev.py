@@ -34,6 +34,9 @@ PROBE_AFTER_S = 30.0
 PROBE_S = 15.0
 PROBE_STEP_A = 1.5
 PROBE_MIN_STEP_A = 0.7
+# Asked for at least this much more before probing: half an ampere already catches a start
+# taken from a household rise just below the minimum (the offer asks for the rest, unanswered).
+PROBE_MIN_ASK_A = 0.5
 # Seconds after the EV's current appears during which it may still rise past the offer.
 START_SETTLE_S = 15.0
 # A charger may start a little above the offer (an integrator that ran while the EV woke up).
@@ -206,7 +209,8 @@ class EvTracker:
                 self._current = 0.0  # nothing answered: the EV was not drawing
                 self._limited = None
             return
-        if expected < 1.0 or moved >= DEADBAND_A or self._current < START_FRACTION * min_current_a:
+        settled = self._current >= START_FRACTION * min_current_a
+        if expected < PROBE_MIN_ASK_A or moved >= DEADBAND_A or not settled:
             self._asked_since = None
             return
         if self._asked_since is None:

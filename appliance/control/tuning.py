@@ -9,28 +9,42 @@ from appliance.grid import FAILSAFE_CURRENT_A
 
 @dataclass(frozen=True, slots=True)
 class ControlTuning:
-    # ECO+ / ECO: while charging on surplus, aim at this much export (W) so meter noise and load
-    # steps rarely turn into import.
+    # ECO: while charging on surplus, aim at this much export (W) so meter noise and load steps
+    # rarely turn into import.
     export_margin_w: float = 120.0
-    # ECO+: the surplus must carry the minimum current this long before a start.
-    start_delay_s: float = 60.0
+    # ECO+ charges on surplus only: a wider export margin keeps household load steps (which the
+    # charger follows a few polls late) from being covered by the grid.
+    eco_plus_export_margin_w: float = 500.0
+    # ECO+: the surplus must carry the minimum current this long before a start (a short burst of
+    # sun is not worth a start).
+    start_delay_s: float = 180.0
     # ECO+: longest hold at the minimum through a deficit (a passing cloud) before stopping.
     stop_delay_s: float = 300.0
     # ECO+: grid import the holds of one session may cost together, as a share of the session's
     # EV energy plus a fixed allowance; past it the charger stops before the stop delay ends.
-    hold_import_share: float = 0.01
-    hold_import_allowance_wh: float = 20.0
-    # Where the minimum is offered (start, ECO floor, holds), offer this much more, so an estimate
-    # a little high or a charger rounding down cannot land below the minimum (which pauses it).
-    minimum_margin_a: float = 1.0
+    hold_import_share: float = 0.002
+    hold_import_allowance_wh: float = 5.0
+    # Where ECO+ or CAPACITY offer the minimum (start, floor, holds), offer this much more, so an
+    # estimate a little high or a charger rounding down cannot land below the minimum.
+    minimum_margin_a: float = 0.5
+    # ECO: the floor is the minimum itself; a margin above it would be drawn from the grid all
+    # night. Only while waiting for the EV's current a little more is offered (its ramp is read
+    # from the grid and may be a few mA high).
+    eco_minimum_margin_a: float = 0.0
+    eco_starting_margin_a: float = 0.25
+    # ECO near its floor (a target below the minimum + this): a decrease smaller than this is not
+    # asked for, so an estimate a little above the EV's real current cannot push the charger
+    # below its minimum (which pauses it).
+    eco_floor_band_a: float = 1.0
     # ECO+: a start needs the surplus to carry the minimum plus this much.
     start_margin_a: float = 0.5
     # Changes of the charge current smaller than this are not asked for (see the EV estimate).
     report_deadband_a: float = 0.25
-    # ECO+ and CAPACITY: after a stop, stay off at least this long (contactor and EV protection).
-    min_off_s: float = 300.0
+    # ECO+ and CAPACITY: after a stop, stay off at least this long (contactor and EV protection;
+    # with the start delay it keeps ECO+ to few starts on a cloudy day).
+    min_off_s: float = 900.0
     # Starts the controller may make in any hour (ECO+ and CAPACITY resumes).
-    max_starts_per_hour: int = 4
+    max_starts_per_hour: int = 2
     # After an offer that no EV took within the startup time, wait this long before offering again.
     no_ev_retry_s: float = 900.0
     # CAPACITY: resume only when the budget carries the minimum plus this much for `resume_s`.
