@@ -7,14 +7,13 @@ The file is JSON. A missing file means factory defaults; a corrupt or invalid fi
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from appliance.atomic import write_atomic
 from appliance.errors import SettingsError
 from appliance.modes import ECO_PLUS, ChargeMode, capacity_max_kw
 
@@ -250,20 +249,4 @@ class SettingsStore:
             raise SettingsError(f"settings {self.path} are invalid: {problems}") from exc
 
     def save(self, settings: Settings) -> None:
-        payload = settings.model_dump_json(indent=2).encode() + b"\n"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=".settings-", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "wb") as tmp:
-                tmp.write(payload)
-                tmp.flush()
-                os.fsync(tmp.fileno())
-            os.replace(tmp_name, self.path)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
-        dir_fd = os.open(self.path.parent, os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        write_atomic(self.path, settings.model_dump_json(indent=2).encode() + b"\n")

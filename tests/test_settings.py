@@ -24,7 +24,7 @@ def test_round_trip(state_dir: Path) -> None:
     changed = Settings().with_mode(ChargeMode.parse("capacity:7"))
     store.save(changed)
     assert store.load() == changed
-    assert not [p for p in state_dir.iterdir() if p.name.startswith(".settings-")]
+    assert [p.name for p in state_dir.iterdir()] == ["settings.json"]  # no temp file left
 
 
 def test_corrupt_file_is_a_clear_error_and_left_alone(state_dir: Path) -> None:
@@ -67,4 +67,4 @@ def test_save_failure_keeps_previous_file(state_dir: Path, monkeypatch: pytest.M
         store.save(Settings().with_mode(ChargeMode.parse("eco")))
     assert store.path.read_bytes() == before
     assert store.load() == Settings()
-    assert not [p for p in state_dir.iterdir() if p.name.startswith(".settings-")]
+    assert [p.name for p in state_dir.iterdir()] == ["settings.json"]  # no temp file left

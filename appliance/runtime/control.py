@@ -15,10 +15,9 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 
+from appliance.atomic import write_atomic
 from appliance.control import Controller, ControlStatus, QuarterState
 from appliance.grid import ReportedGrid
 from appliance.runtime.context import RuntimeContext
@@ -62,17 +61,7 @@ def load_quarter_state(path: Path) -> QuarterState | None:
 
 
 def save_quarter_state(path: Path, state: QuarterState) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".control-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as tmp:
-            json.dump(state.to_json(), tmp)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    write_atomic(path, json.dumps(state.to_json()).encode())
 
 
 async def run_control(ctx: RuntimeContext, tick_s: float = TICK_S) -> None:

@@ -14,6 +14,7 @@ import logging
 import sys
 from pathlib import Path
 
+from appliance.atomic import write_atomic
 from appliance.errors import ApplianceError
 from appliance.runtime.context import RuntimeContext
 from appliance.runtime.notify import is_fresh
@@ -22,7 +23,7 @@ from appliance.update import releases
 from appliance.update.bundle import load_public_keys
 from appliance.update.factory_reset import DeviceFactoryReset
 from appliance.update.install import Installer, VenvBuilder
-from appliance.update.releases import Layout, write_atomic
+from appliance.update.releases import Layout
 from appliance.update.service import DeviceUpdateService, ServiceControl, SystemctlControl
 
 log = logging.getLogger(__name__)

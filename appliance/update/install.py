@@ -22,6 +22,7 @@ from typing import Protocol
 
 from packaging.version import InvalidVersion, Version
 
+from appliance.atomic import write_atomic
 from appliance.errors import UpdateError
 from appliance.update.bundle import MANIFEST, Manifest, VerifiedBundle, extract_verified
 from appliance.update.releases import (
@@ -33,7 +34,6 @@ from appliance.update.releases import (
     mark_complete,
     remove_release,
     switch_to,
-    write_atomic,
     write_pending,
 )
 

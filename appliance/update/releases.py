@@ -94,7 +94,10 @@ class UpdateResult:
     reason: str = ""
 
 
+# The boot guard runs this file on its own with the system Python, so it cannot import
+# appliance.atomic; these two are that module's functions, kept identical (a test checks).
 def fsync_dir(directory: Path) -> None:
+    """Make a rename or a new entry in `directory` durable."""
     fd = os.open(directory, os.O_DIRECTORY)
     try:
         os.fsync(fd)
@@ -103,7 +106,7 @@ def fsync_dir(directory: Path) -> None:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Temp file, fsync, rename, fsync the directory: the file is either old or new."""
+    """Temp file in the same directory, fsync, rename over `path`, fsync the directory."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
     try:

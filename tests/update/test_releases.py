@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 
 import pytest
 
+from appliance import atomic
+from appliance.update import releases
 from appliance.update.releases import (
     Layout,
     Pending,
@@ -60,3 +63,11 @@ def test_guard_drops_a_corrupt_or_unswitched_pending_record(layout: Layout) -> N
 
 def test_guard_command_fails_without_any_release(tmp_path: Path) -> None:
     assert main(["--root", str(tmp_path)]) == 1
+
+
+def test_the_guard_keeps_the_atomic_writer_of_the_appliance() -> None:
+    """releases.py runs standalone as the boot guard, so it carries its own copy."""
+    for name in ("fsync_dir", "write_atomic"):
+        assert inspect.getsource(getattr(releases, name)) == inspect.getsource(
+            getattr(atomic, name)
+        ), name
