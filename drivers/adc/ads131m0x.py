@@ -246,8 +246,6 @@ class Ads131m0x:
 
     def read_block(self, duration_s: float) -> SampleBlock:
         """The frames of the next `duration_s`; frames lost to CRC errors or overwriting counted."""
-        if duration_s <= 0:
-            raise ValueError("a block lasts a positive time")
         block = self._reader.read_block(duration_s)
         return SampleBlock(
             roles=self._roles,

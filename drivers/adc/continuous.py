@@ -84,6 +84,8 @@ class ContinuousReader:
 
     def read_block(self, duration_s: float) -> Assembled:
         """The samples of the next `duration_s`, from where the previous block ended."""
+        if duration_s <= 0:
+            raise ValueError("a block lasts a positive time")
         with self._changed:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)

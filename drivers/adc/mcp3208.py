@@ -123,8 +123,6 @@ class Mcp3208:
 
     def read_block(self, duration_s: float) -> SampleBlock:
         """Samples from the end of the previous block until `duration_s` later, gap-free."""
-        if duration_s <= 0:
-            raise ValueError("a block lasts a positive time")
         block = self._reader.read_block(duration_s)
         return SampleBlock(
             roles=self._roles,

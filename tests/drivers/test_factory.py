@@ -112,3 +112,16 @@ def test_real_mcp_path_uses_the_frame_bus(monkeypatch: pytest.MonkeyPatch) -> No
         assert adc.read_block(0.1).sample_count == pytest.approx(1085, abs=2)
     finally:
         adc.close()
+
+
+@pytest.mark.parametrize("kind", ["mcp3208", "ads131m04"])
+@pytest.mark.parametrize("duration_s", [0.0, -1.0])
+def test_a_block_must_last_a_positive_time(kind: str, duration_s: float) -> None:
+    adc = open_simulated_adc(
+        kind, Sines(), seed=7, clock=VirtualClock(0.0), pin_factory=MockFactory()
+    )
+    try:
+        with pytest.raises(ValueError, match="positive time"):
+            adc.read_block(duration_s)
+    finally:
+        adc.close()
