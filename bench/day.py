@@ -33,6 +33,10 @@ from appliance.sim.household import DAY_S
 from bench.baselines import Evcc, PlainInstant, SmartEvse
 
 RESULTS = Path(__file__).parent / "results" / "day.json"
+LOSS_AFTER_H = 11.0
+# PV shares closer than this (0.01 percentage points) are equal: the last second of a full
+# battery alone moves the share by a few millionths.
+PV_SHARE_TOLERANCE = 1e-4
 CAPACITY = ChargeMode(ModeKind.CAPACITY, 8)
 MODES = (ECO_PLUS, ECO, CAPACITY)
 OURS = ("appliance/subtracting", "appliance/integrating")
@@ -64,15 +68,26 @@ def make_steering(job: Job) -> Steering:
 
 
 def run_job(job: Job) -> dict[str, Any]:
+    """One steering for a day: the figures on a day without data loss, the pause on another.
+
+    The injected loss pauses a steering that obeys the fail-safe for a minute of sun, which a
+    steering that keeps charging does not lose: comparing PV share and starts on the same day
+    would reward ignoring the loss. So the day is run twice; the second run ends an hour and a
+    half after the loss.
+    """
     started = time.perf_counter()
-    trace = simulate_day(
-        SCENARIOS[job.scenario], make_steering(job), ChargeMode.parse(job.mode), job.seconds
-    )
+    scenario, mode = SCENARIOS[job.scenario], ChargeMode.parse(job.mode)
+    day = metrics(simulate_day(scenario, make_steering(job), mode, job.seconds, loss_s=0))
+    loss_run_s = min(job.seconds, int((LOSS_AFTER_H + 1.5) * 3600))
+    loss = simulate_day(
+        scenario, make_steering(job), mode, loss_run_s, loss_after_h=LOSS_AFTER_H
+    ).pause_after_loss_s
     result: dict[str, Any] = {
         "scenario": job.scenario,
         "mode": job.mode,
         "steering": job.steering,
-        **metrics(trace).as_dict(),
+        **day.as_dict(),
+        "loss_to_pause_s": loss,
         "run_s": time.perf_counter() - started,
     }
     return result
@@ -124,31 +139,29 @@ def check_targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         pause = r["loss_to_pause_s"]
         if pause is not None:
             add("paused within 30 s of data loss", pause <= 30, f"{where}: {pause:.0f} s")
-        if mode.kind is not ModeKind.CAPACITY:
-            base = [
-                b
-                for b in results
-                if b["scenario"] == r["scenario"]
-                and b["mode"] == r["mode"]
-                and b["steering"] in BASELINES
-            ]
-            fewest = min(b["charge_starts"] for b in base)
-            add(
-                "starts <= best baseline",
-                r["charge_starts"] <= fewest,
-                f"{where}: {r['charge_starts']} vs {fewest}",
-            )
-            if r["ev_energy_kwh"] <= 0.0:
-                continue  # no EV energy: a PV share is undefined (reported as "-" above)
-            best_pv = max(
-                (b["pv_share"] for b in base if not math.isnan(b["pv_share"])), default=0.0
-            )
-            ours = r["pv_share"]
-            add(
-                "PV share >= best baseline",
-                ours >= best_pv - 1e-9,
-                f"{where}: {100 * ours:.1f} % vs {100 * best_pv:.1f} %",
-            )
+        same_day = (r["scenario"], r["mode"])
+        base = [
+            b
+            for b in results
+            if (b["scenario"], b["mode"]) == same_day and b["steering"] in BASELINES
+        ]
+        fewest = min(b["charge_starts"] for b in base)
+        add(
+            "starts <= best baseline",
+            r["charge_starts"] <= fewest,
+            f"{where}: {r['charge_starts']} vs {fewest}",
+        )
+        if mode.kind is ModeKind.CAPACITY or r["ev_energy_kwh"] <= 0.0:
+            # CAPACITY's goal is the cap, not the sun; without EV energy a PV share is
+            # undefined (reported as "-" above).
+            continue
+        best_pv = max((b["pv_share"] for b in base if not math.isnan(b["pv_share"])), default=0.0)
+        ours = r["pv_share"]
+        add(
+            "PV share >= best baseline",
+            ours >= best_pv - PV_SHARE_TOLERANCE,
+            f"{where}: {100 * ours:.2f} % vs {100 * best_pv:.2f} %",
+        )
     return checks
 
 

@@ -11,7 +11,9 @@ the EV does not use it is "limit - target". Both common charger behaviours settl
 - a charger that subtracts its own current ("charge = limit - (reported - own)") lands on the
   target in one poll;
 - a charger that integrates the headroom ("charge += gain x min(limit - reported)") moves by a
-  share of the wanted change each poll and stops when the change reaches zero.
+  share of the wanted change each poll and stops when the change reaches zero. Once short tests
+  have measured that share (`response.py`), the wanted change is divided by it, so this kind
+  too arrives in one poll.
 
 For ECO+ and ECO the wanted change comes straight from the measured net power (the distance to a
 small export), so the EV current estimate only matters for the limits (minimum, stop, fuse). Each
@@ -41,6 +43,11 @@ from appliance.grid import (
 from appliance.modes import ChargeMode, ModeKind
 from appliance.settings import Settings
 
+# Modes that test the charger's response (ECO+ runs without: its sessions start and stop with the
+# sun and hold 0.5 A above the minimum; tests measured no gain there).
+RESPONSE_TEST_MODES = frozenset({ModeKind.ECO, ModeKind.CAPACITY})
+# Room a test needs below the grid limit and the fuse protection (the test asks 1 A more).
+RESPONSE_TEST_ROOM_A = 1.5
 # Phase faults that leave a phase's current unknown or beyond range: the reading cannot steer.
 PHASE_FAULTS = frozenset({Fault.CT_MISSING, Fault.CLIPPED})
 MIN_VALID_VOLTAGE_V = 50.0
@@ -181,6 +188,12 @@ class Controller:
         )
 
     @property
+    def charger_gain(self) -> float | None:
+        """The charger's move per ampere of reported headroom, once response tests told it."""
+        response = self._tracker.response
+        return response.gain if response.known else None
+
+    @property
     def quarter_state(self) -> QuarterState | None:
         """The small record to persist so a restart mid-quarter keeps its budget."""
         return self._quarter.state
@@ -237,22 +250,28 @@ class Controller:
                 target = None
                 self._enter(ControlPhase.OFF, "grid limit: no room for the minimum on a phase")
                 self._timers.off_until = now + t.min_off_s
-            elif (probe := self._tracker.probe_target()) is not None:
-                target = probe  # a short request for less: is the EV still drawing?
+            elif (override := self._tracker.override_target()) is not None:
+                target = override  # a response test, or a probe: is the EV still drawing?
             elif (
-                mode.kind is ModeKind.ECO
-                and target < grid.min_charge_current_a + t.eco_floor_band_a
-                and 0.0 < ev - target < t.eco_floor_band_a
+                mode.kind in RESPONSE_TEST_MODES
+                and ev + RESPONSE_TEST_ROOM_A <= min(limit, fuse_cap)
+                and self._tracker.test_due(now)
             ):
-                target = ev  # near the floor: no small decrease (see `eco_floor_band_a`)
+                target = self._tracker.start_test(now)
             elif abs(target - ev) < t.report_deadband_a and ev > 0:
                 # Ask only for changes the grid will show: a smaller request would move the EV
                 # unseen and, repeated every second, creep away from the estimate.
                 target = ev
         self._target = target
         self._tracker.offer(target or 0.0, now)
-        offer = _Offer(target, limit, float(grid.min_charge_current_a), est.per_phase())
-        return _report(reading, offer, real, volts, rms)
+        offer = _Offer(
+            target, limit, float(grid.min_charge_current_a), est.per_phase(), self._tracker.gain
+        )
+        report = _report(reading, offer, real, volts, rms)
+        self._tracker.reported(
+            None if target is None else min(limit - report.phases[p].current_a for p in ev_phases)
+        )
+        return report
 
     def _solar_available(self, step: _Step, export_margin_w: float) -> float:
         available = step.ev + (-step.net_w - export_margin_w) / step.volts_per_amp
@@ -477,6 +496,7 @@ class _Offer:
     limit_a: float
     minimum_a: float
     ev_per_phase: Triple
+    gain: float  # the charger's response per poll to reported headroom (learned)
 
 
 def _report(
@@ -494,7 +514,13 @@ def _report(
             # No room: "limit - (pause - EV)" puts any charger below its minimum.
             current = offer.limit_a + offer.minimum_a + offer.ev_per_phase[p]
         else:
-            current = offer.limit_a - (offer.target_a - offer.ev_per_phase[p])
+            ev = offer.ev_per_phase[p]
+            if ev > 0.0:
+                # A charger that moves by only a share of the headroom per poll is offered the
+                # change divided by that share, so it arrives in one poll.
+                current = offer.limit_a - (offer.target_a - ev) / offer.gain
+            else:
+                current = offer.limit_a - offer.target_a
         current = max(current, rms[p], 0.0)  # safety invariant: never below measured
         phases.append(ReportedPhase(current, volts[p], current * volts[p]))
     return ReportedGrid(

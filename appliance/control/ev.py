@@ -1,24 +1,34 @@
-"""Estimate the EV's charge current from grid steps alone (the appliance has no EV meter).
+"""Estimate the EV's charge current from the grid and from what the charger was told.
 
-The controller knows what it offered; the grid tells what changed. Each second the change of the
-active current on the EV's phases is split between the EV and the household:
+The appliance has no EV meter. Two sources tell where the EV's current went:
 
-- only the part common to every EV phase can be the EV (a 3-phase EV moves all three together;
-  a kettle moves one),
-- and only up to the change still expected towards the offer (the EV never exceeds what the
-  charger was allowed); the rest is household.
+- **The charger's known response.** Once short tests (`appliance/control/response.py`) have
+  measured how far the charger moves per ampere of reported headroom, each second's headroom
+  predicts the EV's move. The grid is asked only whether the EV did *not* move: of "the EV
+  followed" and "the EV stood still", the story that leaves the smoother non-EV change (PV ramps
+  for tens of seconds, so last second's non-EV step is a good guess for this one) wins. While
+  the loop follows the surplus the EV's steps and the PV's cancel on the grid, so attributing
+  grid steps alone drifts by amperes over a cloudy afternoon; the prediction does not.
+- **Grid steps**, before the response is known and for moves larger than one poll may make:
+  only the part common to every EV phase can be the EV (a kettle moves one phase), measured
+  against last second's non-EV step once the start has begun, and only up to the change still
+  asked for.
 
-Phases: after an offer from standstill the cumulative rise per phase since the offer tells which
-phases the EV uses (1 or 3); that stays known for later sessions. Once the current has had the
-detection time to reach the offer and stopped short, the EV is limited there (its own maximum or
-a taper) and headroom above it is not counted as expected. An all-phase drop by about the EV's
-current while nothing asked for it means the EV stopped on its own (battery full).
+Starts are measured from the grid just before the EV's ramp began. Phases: after an offer from
+standstill the cumulative rise per phase tells which phases the EV uses (1 or 3); that stays
+known for later sessions. Once the current has had the detection time to reach the offer and
+stopped short, the EV is limited there (its own maximum or a taper). An all-phase drop by about
+the EV's current while nothing asked for it means the EV stopped on its own (battery full). A
+response test that gets no answer, or (before the response is known) 30 s of asking with no
+answer, starts a probe: a short request for less tells a limited EV from one that draws nothing.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+from appliance.control.response import QUIET_A, ChargerResponse, Verdict
 
 Triple = tuple[float, float, float]
 
@@ -37,6 +47,16 @@ PROBE_MIN_STEP_A = 0.7
 # Asked for at least this much more before probing: half an ampere already catches a start
 # taken from a household rise just below the minimum (the offer asks for the rest, unanswered).
 PROBE_MIN_ASK_A = 0.5
+# Moves predicted from the charger's response up to this size are taken from the prediction;
+# larger ones may exceed what an EV ramps in a second and are measured on the grid.
+PREDICTED_MAX_A = 1.0
+# A response test whose two steps leave the EV this far from where it began did not return
+# (a charger that answers with its own current of a poll ago): the estimate follows.
+TEST_MISSED_A = 0.5
+# A larger non-EV step is a switched load, not a ramp that goes on.
+MAX_DRIFT_A = 0.6
+# While waiting for a start, a smaller step on every phase means the EV's ramp has not begun.
+RAMP_STEP_A = 0.5
 # Seconds after the EV's current appears during which it may still rise past the offer.
 START_SETTLE_S = 15.0
 # A charger may start a little above the offer (an integrator that ran while the EV woke up).
@@ -86,6 +106,23 @@ class EvTracker:
         self._pending = 0.0  # rise since an offer, before it is confirmed as the EV starting
         self._asked_since: float | None = None  # asking for more since, with no answer
         self._probe: _Probe | None = None
+        self._headroom: float | None = None  # headroom the last report gave the EV's phases
+        self.response = ChargerResponse()
+        self._test_net_a = 0.0  # the EV-phase steps of the running test so far
+        self._following = False  # charging, settled, with headroom reported
+        self._drift = 0.0  # last second's step on the EV's phases that was not the EV
+        self._quiet_s = 0  # seconds in a row with a small non-EV step
+        self._level: Triple | None = None  # the grid a second ago, while waiting for a start
+        self._before_ramp: Triple | None = None  # the grid before the EV's ramp began
+
+    @property
+    def gain(self) -> float:
+        """The charger's move per ampere of headroom, where it applies (else 1)."""
+        return self.response.gain if self._following else 1.0
+
+    def reported(self, headroom_a: float | None) -> None:
+        """Tell the tracker the headroom the report gives the EV's phases (None: pause)."""
+        self._headroom = headroom_a
 
     def estimate(self) -> EvEstimate:
         current = self._current if self._current > 0.0 else self._pending
@@ -108,6 +145,12 @@ class EvTracker:
         self._pending = 0.0
         self._asked_since = None
         self._probe = None
+        self._following = False
+        self._drift = 0.0
+        self._quiet_s = 0
+        self._level = None
+        self._before_ramp = None
+        self.response.cancel()
 
     def offer(self, offered_a: float, now: float) -> None:
         """Tell the tracker what the charger is now allowed per phase (0 = paused)."""
@@ -149,10 +192,24 @@ class EvTracker:
             goal = max(goal, self._offer + START_OVERSHOOT_A)
         expected = goal - self._current
         before = self._current
+        settling = now - self._started_at < START_SETTLE_S
+        self._following = (
+            self._current >= START_FRACTION * min_current_a
+            and not settling
+            and self._probe is None
+            and self._headroom is not None  # a pause is no headroom: the charger stops
+        )
+        middle = _middle_step(steps)
         moved = 0.0
-        if abs(expected) >= DEADBAND_A and common * expected > 0:
-            moved = min(abs(common), abs(expected)) * (1.0 if common > 0 else -1.0)
+        testing = self.response.testing
+        if testing:
+            moved = middle  # a test runs on a quiet grid: its steps are the EV's
+            self._account_test(middle, grid_a, now, min_current_a)
+        elif abs(expected) >= DEADBAND_A:
+            moved = self._attribute(middle, common, expected, settling)
             self._current += moved
+        self._drift = middle - moved
+        self._quiet_s = self._quiet_s + 1 if abs(self._drift) < QUIET_A else 0
         if (
             common < 0
             and before >= START_FRACTION * min_current_a
@@ -173,7 +230,8 @@ class EvTracker:
             # start has settled, means it draws nothing and the rest was household.
             self._current = 0.0
             self._limited = None
-        self._check_response(grid_a, now, expected, moved, min_current_a)
+        if not testing:  # a test's seconds neither ask for more nor answer
+            self._check_response(grid_a, now, expected, moved, min_current_a)
         raised = self._offer_raised_at
         if (
             raised is not None
@@ -183,6 +241,54 @@ class EvTracker:
         ):
             self._limited = self._current
             self._offer_raised_at = None
+
+    def _account_test(
+        self, middle: float, grid_a: Triple, now: float, min_current_a: float
+    ) -> None:
+        """One second of a response test.
+
+        A charger that returned to where it was leaves the estimate as it was (no noise added);
+        one that clearly did not (it answered late) moved the EV by both steps together.
+        """
+        self._test_net_a += middle
+        verdict = self.response.answer(middle, now)
+        if verdict is not None and abs(self._test_net_a) >= TEST_MISSED_A:
+            self._current += self._test_net_a
+        if verdict is Verdict.NO_ANSWER:
+            self._start_probe(grid_a, now, min_current_a)
+
+    def _attribute(self, middle: float, common: float, expected: float, settling: bool) -> float:
+        """The EV's move in the last second, while a change of `expected` was asked for."""
+        drift = self._drift if abs(self._drift) <= MAX_DRIFT_A else 0.0
+        predicted = self.gain * (self._headroom or 0.0)
+        known = self._following and self.response.known
+        limited = predicted > 0 and self._limited is not None
+        if known and abs(predicted) <= PREDICTED_MAX_A and not limited:
+            followed = abs(middle - predicted - drift) <= abs(middle - drift) + QUIET_A
+            return predicted if followed else 0.0
+        # Against last second's non-EV step once the start has begun (the ramp and a cloud edge
+        # overlap) or the response is known; the smallest common step otherwise.
+        measured = settling and self._headroom is not None
+        seen = middle - drift if measured or known else common
+        if seen * expected <= 0:
+            return 0.0
+        return min(abs(seen), abs(expected)) * (1.0 if seen > 0 else -1.0)
+
+    def test_due(self, now: float) -> bool:
+        """Whether a response test would be clean now (charging, settled, quiet grid)."""
+        return self._following and self._probe is None and self.response.due(now, self._quiet_s)
+
+    def start_test(self, now: float) -> float:
+        """Begin a response test: the target that gives the charger the test headroom."""
+        self.response.start(now)
+        self._test_net_a = 0.0
+        return self._current + self.gain * self.response.test_headroom_a
+
+    def override_target(self) -> float | None:
+        """While a response test or a probe runs: the current to offer instead."""
+        if self.response.testing:
+            return self._current + self.gain * self.response.test_headroom_a
+        return self.probe_target()
 
     def probe_target(self) -> float | None:
         """While a probe runs: the lower current to offer (the controller's target)."""
@@ -210,6 +316,10 @@ class EvTracker:
                 self._limited = None
             return
         settled = self._current >= START_FRACTION * min_current_a
+        if self.response.known:
+            # Response tests catch an EV that does not follow (and asking is answered unseen).
+            self._asked_since = None
+            return
         if expected < PROBE_MIN_ASK_A or moved >= DEADBAND_A or not settled:
             self._asked_since = None
             return
@@ -219,6 +329,9 @@ class EvTracker:
         if now - self._asked_since < PROBE_AFTER_S:
             return
         self._asked_since = None
+        self._start_probe(grid_a, now, min_current_a)
+
+    def _start_probe(self, grid_a: Triple, now: float, min_current_a: float) -> None:
         room = self._current - min_current_a
         if room >= PROBE_MIN_STEP_A:
             step = min(PROBE_STEP_A, room)
@@ -235,6 +348,19 @@ class EvTracker:
         candidates = range(self._grid_phases)
         rises = [grid_a[p] - baseline[p] for p in candidates]
         top = max(rises)
+        last_level = self._level
+        self._level = grid_a
+        if (
+            top < START_FRACTION * min_current_a
+            and last_level is not None
+            and all(abs(grid_a[p] - last_level[p]) < RAMP_STEP_A for p in candidates)
+        ):
+            # The grid stands still: the EV's ramp, when it comes, is measured from here (a
+            # baseline from minutes ago carries the household's drift since).
+            self._before_ramp = grid_a
+        if top >= START_FRACTION * min_current_a and self._before_ramp is not None:
+            rises = [grid_a[p] - self._before_ramp[p] for p in candidates]
+            top = max(rises)
         if top < START_FRACTION * min_current_a:
             # Not yet a start, but a rise on the assumed phases is probably the EV ramping up.
             self._pending = max(
@@ -247,9 +373,12 @@ class EvTracker:
         self._phases = (phases[0], phases[1], phases[2])
         self._detected = True
         self._started_at = now
+        self._asked_since = None
         rise = min(r for r, keep in zip(rises, chosen, strict=True) if keep)
         self._current = min(rise, max(self._offer, 0.0) + START_OVERSHOOT_A)
         self._baseline = None
+        self._before_ramp = None
+        self._level = None
 
 
 def _common_step(steps: list[float]) -> float:
@@ -259,6 +388,12 @@ def _common_step(steps: list[float]) -> float:
     if all(s < 0 for s in steps):
         return max(steps)
     return 0.0
+
+
+def _middle_step(steps: list[float]) -> float:
+    """The median step of the EV's phases: one phase's own load does not move it."""
+    ordered = sorted(steps)
+    return ordered[len(ordered) // 2]
 
 
 def _default_phases(grid_phases: int) -> tuple[bool, bool, bool]:

@@ -9,9 +9,9 @@ from appliance.grid import FAILSAFE_CURRENT_A
 
 @dataclass(frozen=True, slots=True)
 class ControlTuning:
-    # ECO: while charging on surplus, aim at this much export (W) so meter noise and load steps
-    # rarely turn into import.
-    export_margin_w: float = 120.0
+    # ECO: while charging on surplus, aim at no export at all: every watt left over is a watt
+    # the EV draws from the grid later (its floor is drawn from the grid anyway).
+    export_margin_w: float = 0.0
     # ECO+ charges on surplus only: a wider export margin keeps household load steps (which the
     # charger follows a few polls late) from being covered by the grid.
     eco_plus_export_margin_w: float = 500.0
@@ -27,15 +27,12 @@ class ControlTuning:
     # Where ECO+ or CAPACITY offer the minimum (start, floor, holds), offer this much more, so an
     # estimate a little high or a charger rounding down cannot land below the minimum.
     minimum_margin_a: float = 0.5
-    # ECO: the floor is the minimum itself; a margin above it would be drawn from the grid all
-    # night. Only while waiting for the EV's current a little more is offered (its ramp is read
-    # from the grid and may be a few mA high).
-    eco_minimum_margin_a: float = 0.0
+    # ECO: the floor is the minimum plus a little for the estimate's error (a charger asked for
+    # less than its minimum pauses, and every pause is a start); more would be drawn from the
+    # grid all night. While waiting for the EV's current a little more is offered (its ramp is
+    # read from the grid and may be a few mA high).
+    eco_minimum_margin_a: float = 0.1
     eco_starting_margin_a: float = 0.25
-    # ECO near its floor (a target below the minimum + this): a decrease smaller than this is not
-    # asked for, so an estimate a little above the EV's real current cannot push the charger
-    # below its minimum (which pauses it).
-    eco_floor_band_a: float = 1.0
     # ECO+: a start needs the surplus to carry the minimum plus this much.
     start_margin_a: float = 0.5
     # Changes of the charge current smaller than this are not asked for (see the EV estimate).

@@ -1,0 +1,83 @@
+"""The charger's response per poll, learned from two-poll tests, and the estimate it keeps."""
+
+from __future__ import annotations
+
+import pytest
+
+from appliance.control.response import (
+    MIN_SAMPLES,
+    QUIET_S,
+    RETEST_S,
+    SPACING_S,
+    TEST_A,
+    ChargerResponse,
+    Verdict,
+)
+from appliance.modes import ECO
+from appliance.sim.charger import ChargerBehaviour
+from tests.control.harness import Loop, make_settings
+
+
+def run_test(response: ChargerResponse, rise: float, fall: float, now: float) -> Verdict:
+    response.start(now)
+    assert response.test_headroom_a == TEST_A
+    first = response.answer(rise, now + 1.0)
+    if first is not None:
+        return first
+    assert response.test_headroom_a == -TEST_A
+    outcome = response.answer(fall, now + 2.0)
+    assert outcome is not None
+    return outcome
+
+
+def test_equal_and_opposite_answers_teach_the_gain() -> None:
+    response = ChargerResponse()
+    assert response.gain == 1.0  # nothing learned yet
+    now = 0.0
+    for rise in (0.41, 0.39, 0.40):
+        assert response.due(now, QUIET_S)
+        assert run_test(response, rise, -rise, now) is Verdict.SAMPLE
+        now += SPACING_S + 2.0
+    assert response.known
+    assert response.gain == pytest.approx(0.40, abs=1e-9)
+    assert not response.due(now, QUIET_S)  # learned: the next test only after RETEST_S
+    assert response.due(now + RETEST_S, QUIET_S)
+
+
+def test_a_grid_that_moves_during_the_test_teaches_nothing() -> None:
+    response = ChargerResponse()
+    for n in range(MIN_SAMPLES):
+        assert run_test(response, 1.0, -0.6, n * 100.0) is Verdict.DISTURBED
+    assert not response.known
+
+
+def test_no_answer_to_the_first_poll_ends_the_test_at_once() -> None:
+    response = ChargerResponse()
+    response.start(0.0)
+    assert response.answer(0.02, 1.0) is Verdict.NO_ANSWER
+    assert not response.testing  # no second poll: it would only move a limited EV down
+
+
+def test_a_test_needs_a_quiet_grid() -> None:
+    response = ChargerResponse()
+    assert not response.due(0.0, QUIET_S - 1)
+    assert response.due(0.0, QUIET_S)
+
+
+@pytest.mark.parametrize("behaviour", list(ChargerBehaviour))
+def test_the_estimate_follows_the_ev_through_a_pv_ramp(behaviour: ChargerBehaviour) -> None:
+    """While ECO follows a rising PV the grid stays flat: the EV's steps and the PV's cancel.
+
+    Attributing grid steps alone would see nothing; the learned response keeps the estimate on
+    the EV's current.
+    """
+    loop = Loop(make_settings(mode="eco"), ECO, behaviour, pv_w=6000.0)
+    loop.step(400)  # charging on the surplus, response tests done
+    assert loop.controller.charger_gain is not None
+    for step in range(1, 61):  # 0.12 A per second per phase of PV for a minute
+        loop.pv_w = 6000.0 + 80.0 * step
+        loop.step()
+        assert abs(loop.net_w()) < 700.0  # the loop keeps the grid near zero all along
+    loop.step(20)
+    assert loop.ev.current_a > 13.0
+    assert loop.status.ev_current_a == pytest.approx(loop.ev.current_a, abs=0.3)
