@@ -50,9 +50,10 @@ PROBE_MIN_ASK_A = 0.5
 # Moves predicted from the charger's response up to this size are taken from the prediction;
 # larger ones may exceed what an EV ramps in a second and are measured on the grid.
 PREDICTED_MAX_A = 1.0
-# A response test whose two steps leave the EV this far from where it began did not return
-# (a charger that answers with its own current of a poll ago): the estimate follows.
-TEST_MISSED_A = 0.5
+# A response test whose two steps leave the EV this far from where it began did not return (a
+# charger that answers with its own current of a poll ago, or one that skipped a poll): the
+# estimate follows.
+TEST_MISSED_A = 0.25
 # A larger non-EV step is a switched load, not a ramp that goes on.
 MAX_DRIFT_A = 0.6
 # While waiting for a start, a smaller step on every phase means the EV's ramp has not begun.

@@ -9,7 +9,8 @@ the controller ask for a change in one poll from either kind.
 A test is two polls on a quiet grid: `TEST_A` of headroom, then as much the other way, so the
 charger ends where it began. The two answers are equal and opposite when nothing else moved;
 their mean size per ampere is one sample. No answer to the first poll means the EV does not
-take more (limited, or not drawing at all), which the EV tracker then probes.
+take more (limited, or not drawing at all), which the EV tracker then probes. Tests that keep
+failing (a charger that reads the meter less often than every second) back off.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ TEST_A = 1.0
 # A test needs the grid this quiet (per-phase step not explained by the EV) for `QUIET_S` in a row.
 QUIET_A = 0.1
 QUIET_S = 3
-# Tests come every `SPACING_S` until `MIN_SAMPLES` agree, then every `RETEST_S`.
+# Tests come every `SPACING_S` until `MIN_SAMPLES` agree, then every `RETEST_S` (and after a
+# test nothing answered: a limited EV, or a charger too slow to answer within a poll).
 SAMPLES = 5
 MIN_SAMPLES = 3
 SPACING_S = 20.0
@@ -51,7 +53,8 @@ class ChargerResponse:
         self._samples: deque[float] = deque(maxlen=SAMPLES)
         self._gain: float | None = None
         self._test: _Test | None = None
-        self._last_test_at = -math.inf
+        self._next_test_at = -math.inf
+        self._disturbed = 0  # tests in a row that something else disturbed
 
     @property
     def known(self) -> bool:
@@ -72,8 +75,7 @@ class ChargerResponse:
         return TEST_A if self._test is None or self._test.rise is None else -TEST_A
 
     def due(self, now: float, quiet_s: int) -> bool:
-        every = RETEST_S if len(self._samples) >= MIN_SAMPLES else SPACING_S
-        return self._test is None and quiet_s >= QUIET_S and now - self._last_test_at >= every
+        return self._test is None and quiet_s >= QUIET_S and now >= self._next_test_at
 
     def start(self, now: float) -> None:
         self._test = _Test(now)
@@ -88,20 +90,25 @@ class ChargerResponse:
             return None
         if test.rise is None:
             if step_a < MIN_GAIN * TEST_A:
-                # It took no more: no second poll (it would only move a limited EV down).
-                self._test = None
-                self._last_test_at = now
-                return Verdict.NO_ANSWER
+                # It took no more: no second poll (it would only move a limited EV down). A
+                # charger that polls less often than every second lands here too: wait long.
+                return self._end(Verdict.NO_ANSWER, now + RETEST_S)
             self._test = _Test(test.started, step_a)
             return None
-        self._test = None
-        self._last_test_at = now
-        if abs(test.rise + step_a) > QUIET_A:
-            return Verdict.DISTURBED
         sample = (test.rise - step_a) / (2.0 * TEST_A)
-        if sample > MAX_GAIN:
-            return Verdict.DISTURBED
+        if abs(test.rise + step_a) > QUIET_A or sample > MAX_GAIN:
+            # Back off while tests keep failing (a charger that does not answer every poll).
+            self._disturbed += 1
+            return self._end(
+                Verdict.DISTURBED, now + min(SPACING_S * 2.0**self._disturbed, RETEST_S)
+            )
+        self._disturbed = 0
         self._samples.append(sample)
         if len(self._samples) >= MIN_SAMPLES:
             self._gain = statistics.median(self._samples)
-        return Verdict.SAMPLE
+        return self._end(Verdict.SAMPLE, now + (RETEST_S if self.known else SPACING_S))
+
+    def _end(self, verdict: Verdict, next_test_at: float) -> Verdict:
+        self._test = None
+        self._next_test_at = next_test_at
+        return verdict

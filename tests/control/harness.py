@@ -36,6 +36,7 @@ class Loop:
     house_w: tuple[float, float, float] = (300.0, 300.0, 300.0)
     pv_w: float = 0.0
     deliver: bool = True  # False: the metering delivers nothing (data loss)
+    poll_every_s: int = 1  # the charger reads the meter this often (keeps its offer between)
 
     def __post_init__(self) -> None:
         grid = self.settings.grid
@@ -50,6 +51,8 @@ class Loop:
         self.ev = SimEv(self.ev_spec)
         self.reading: GridReading | None = None
         self.report: ReportedGrid | None = None
+        self._seconds = 0
+        self._offer: float | None = None
 
     @property
     def status(self) -> ControlStatus:
@@ -77,8 +80,10 @@ class Loop:
             self.report = self.controller.update(
                 self.reading, self.settings, self.mode, now=now, wall_time=wall
             )
-            offer = self.charger.poll(self.report, self.ev.per_phase())
-            self.ev.step(offer)
+            if self._seconds % self.poll_every_s == 0:
+                self._offer = self.charger.poll(self.report, self.ev.per_phase())
+            self._seconds += 1
+            self.ev.step(self._offer)
             self.clock.advance(1.0)
         assert self.report is not None
         return self.report

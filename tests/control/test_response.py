@@ -81,3 +81,26 @@ def test_the_estimate_follows_the_ev_through_a_pv_ramp(behaviour: ChargerBehavio
     loop.step(20)
     assert loop.ev.current_a > 13.0
     assert loop.status.ev_current_a == pytest.approx(loop.ev.current_a, abs=0.3)
+
+
+def test_after_no_answer_the_next_test_waits_long() -> None:
+    response = ChargerResponse()
+    assert run_test(response, 0.0, 0.0, 0.0) is Verdict.NO_ANSWER
+    assert not response.due(1.0 + SPACING_S, QUIET_S)  # no test (and probe) every 20 s
+    assert response.due(1.0 + RETEST_S, QUIET_S)
+
+
+@pytest.mark.parametrize("poll_every_s", [2, 3, 5])
+@pytest.mark.parametrize("behaviour", list(ChargerBehaviour))
+def test_a_charger_that_polls_less_often_is_followed_too(
+    behaviour: ChargerBehaviour, poll_every_s: int
+) -> None:
+    """Tests then miss polls: they teach nothing, back off, and leave the estimate right."""
+    loop = Loop(make_settings(mode="eco"), ECO, behaviour, pv_w=8000.0, poll_every_s=poll_every_s)
+    loop.step(60)
+    for _ in range(900):
+        loop.step()
+        assert loop.ev.current_a >= 6.0  # never paused
+    surplus_a = (8000.0 - 900.0) / (3 * 230.0)
+    assert loop.ev.current_a == pytest.approx(surplus_a, abs=0.6)
+    assert loop.status.ev_current_a == pytest.approx(loop.ev.current_a, abs=0.3)
