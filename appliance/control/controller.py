@@ -255,6 +255,8 @@ class Controller:
             elif (
                 mode.kind in RESPONSE_TEST_MODES
                 and ev + RESPONSE_TEST_ROOM_A <= min(limit, fuse_cap)
+                # CAPACITY: only while the budget has the test's ampere to spare right now.
+                and (mode.kind is ModeKind.ECO or self._available >= ev + RESPONSE_TEST_ROOM_A)
                 and self._tracker.test_due(now)
             ):
                 target = self._tracker.start_test(now)

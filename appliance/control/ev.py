@@ -318,7 +318,8 @@ class EvTracker:
             return
         settled = self._current >= START_FRACTION * min_current_a
         if self.response.known:
-            # Response tests catch an EV that does not follow (and asking is answered unseen).
+            # Response tests catch an EV that does not follow; asking goes unanswered on the grid
+            # whenever the EV follows a PV ramp, so the 30 s rule would probe a following EV.
             self._asked_since = None
             return
         if expected < PROBE_MIN_ASK_A or moved >= DEADBAND_A or not settled:
