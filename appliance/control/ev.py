@@ -113,7 +113,6 @@ class EvTracker:
         self._following = False  # charging, settled, with headroom reported
         self._drift = 0.0  # last second's step on the EV's phases that was not the EV
         self._quiet_s = 0  # seconds in a row with a small non-EV step
-        self._level: Triple | None = None  # the grid a second ago, while waiting for a start
         self._before_ramp: Triple | None = None  # the grid before the EV's ramp began
 
     @property
@@ -149,7 +148,6 @@ class EvTracker:
         self._following = False
         self._drift = 0.0
         self._quiet_s = 0
-        self._level = None
         self._before_ramp = None
         self.response.cancel()
 
@@ -181,7 +179,7 @@ class EvTracker:
                 # false start, so look for the next start from here.
                 self._baseline, self._baseline_at = grid_a, now
                 self._pending = 0.0
-            self._detect_start(grid_a, now, min_current_a)
+            self._detect_start(grid_a, last, now, min_current_a)
             return
         ev_phases = [p for p in range(3) if self._phases[p]]
         steps = [grid_a[p] - last[p] for p in ev_phases]
@@ -279,16 +277,19 @@ class EvTracker:
         """Whether a response test would be clean now (charging, settled, quiet grid)."""
         return self._following and self._probe is None and self.response.due(now, self._quiet_s)
 
-    def start_test(self, now: float) -> float:
+    def start_test(self) -> float:
         """Begin a response test: the target that gives the charger the test headroom."""
-        self.response.start(now)
+        self.response.start()
         self._test_net_a = 0.0
+        return self._test_target()
+
+    def _test_target(self) -> float:
         return self._current + self.gain * self.response.test_headroom_a
 
     def override_target(self) -> float | None:
         """While a response test or a probe runs: the current to offer instead."""
         if self.response.testing:
-            return self._current + self.gain * self.response.test_headroom_a
+            return self._test_target()
         return self.probe_target()
 
     def probe_target(self) -> float | None:
@@ -316,12 +317,12 @@ class EvTracker:
                 self._current = 0.0  # nothing answered: the EV was not drawing
                 self._limited = None
             return
-        settled = self._current >= START_FRACTION * min_current_a
         if self.response.known:
             # Response tests catch an EV that does not follow; asking goes unanswered on the grid
             # whenever the EV follows a PV ramp, so the 30 s rule would probe a following EV.
             self._asked_since = None
             return
+        settled = self._current >= START_FRACTION * min_current_a
         if expected < PROBE_MIN_ASK_A or moved >= DEADBAND_A or not settled:
             self._asked_since = None
             return
@@ -344,18 +345,14 @@ class EvTracker:
             self._current = 0.0
             self._limited = None
 
-    def _detect_start(self, grid_a: Triple, now: float, min_current_a: float) -> None:
+    def _detect_start(self, grid_a: Triple, last: Triple, now: float, min_current_a: float) -> None:
         baseline = self._baseline
         assert baseline is not None
         candidates = range(self._grid_phases)
         rises = [grid_a[p] - baseline[p] for p in candidates]
         top = max(rises)
-        last_level = self._level
-        self._level = grid_a
-        if (
-            top < START_FRACTION * min_current_a
-            and last_level is not None
-            and all(abs(grid_a[p] - last_level[p]) < RAMP_STEP_A for p in candidates)
+        if top < START_FRACTION * min_current_a and all(
+            abs(grid_a[p] - last[p]) < RAMP_STEP_A for p in candidates
         ):
             # The grid stands still: the EV's ramp, when it comes, is measured from here (a
             # baseline from minutes ago carries the household's drift since).
@@ -380,7 +377,6 @@ class EvTracker:
         self._current = min(rise, max(self._offer, 0.0) + START_OVERSHOOT_A)
         self._baseline = None
         self._before_ramp = None
-        self._level = None
 
 
 def _common_step(steps: list[float]) -> float:

@@ -44,7 +44,6 @@ class Verdict(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class _Test:
-    started: float
     rise: float | None = None  # the EV-phase step answering the first poll
 
 
@@ -77,8 +76,8 @@ class ChargerResponse:
     def due(self, now: float, quiet_s: int) -> bool:
         return self._test is None and quiet_s >= QUIET_S and now >= self._next_test_at
 
-    def start(self, now: float) -> None:
-        self._test = _Test(now)
+    def start(self) -> None:
+        self._test = _Test()
 
     def cancel(self) -> None:
         self._test = None
@@ -93,7 +92,7 @@ class ChargerResponse:
                 # It took no more: no second poll (it would only move a limited EV down). A
                 # charger that polls less often than every second lands here too: wait long.
                 return self._end(Verdict.NO_ANSWER, now + RETEST_S)
-            self._test = _Test(test.started, step_a)
+            self._test = _Test(step_a)
             return None
         sample = (test.rise - step_a) / (2.0 * TEST_A)
         if abs(test.rise + step_a) > QUIET_A or sample > MAX_GAIN:

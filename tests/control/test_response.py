@@ -19,7 +19,7 @@ from tests.control.harness import Loop, make_settings
 
 
 def run_test(response: ChargerResponse, rise: float, fall: float, now: float) -> Verdict:
-    response.start(now)
+    response.start()
     assert response.test_headroom_a == TEST_A
     first = response.answer(rise, now + 1.0)
     if first is not None:
@@ -53,7 +53,7 @@ def test_a_grid_that_moves_during_the_test_teaches_nothing() -> None:
 
 def test_no_answer_to_the_first_poll_ends_the_test_at_once() -> None:
     response = ChargerResponse()
-    response.start(0.0)
+    response.start()
     assert response.answer(0.02, 1.0) is Verdict.NO_ANSWER
     assert not response.testing  # no second poll: it would only move a limited EV down
 
