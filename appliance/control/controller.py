@@ -46,6 +46,9 @@ from appliance.settings import Settings
 # Room a response test needs below the grid limit, the fuse protection and (CAPACITY) the
 # budget: the test asks 1 A more for one second.
 RESPONSE_TEST_ROOM_A = 1.5
+# Room a response test needs above the minimum: its second poll returns the EV to where it was,
+# give or take the error of the response known so far, and below the minimum a charger pauses.
+RESPONSE_TEST_FLOOR_A = 0.3
 # Phase faults that leave a phase's current unknown or beyond range: the reading cannot steer.
 PHASE_FAULTS = frozenset({Fault.CT_MISSING, Fault.CLIPPED})
 MIN_VALID_VOLTAGE_V = 50.0
@@ -251,7 +254,7 @@ class Controller:
             elif (override := self._tracker.override_target()) is not None:
                 target = override  # a response test, or a probe: is the EV still drawing?
             elif self._response_test_fits(
-                mode, ev, min(limit, fuse_cap)
+                mode, ev, grid.min_charge_current_a, min(limit, fuse_cap)
             ) and self._tracker.test_due(now):
                 target = self._tracker.start_test()
             elif abs(target - ev) < t.report_deadband_a and ev > 0:
@@ -269,14 +272,17 @@ class Controller:
         )
         return report
 
-    def _response_test_fits(self, mode: ChargeMode, ev: float, ceiling_a: float) -> bool:
-        """Room for a response test's extra ampere below the limits (and the CAPACITY budget).
+    def _response_test_fits(
+        self, mode: ChargeMode, ev: float, minimum_a: float, ceiling_a: float
+    ) -> bool:
+        """Room for a response test's extra ampere below the limits (and the CAPACITY budget),
+        and for its return above the minimum.
 
         ECO+ runs without tests: its sessions start and stop with the sun and hold 0.5 A above
         the minimum; in the day benchmark tests made it import more.
         """
         wanted = ev + RESPONSE_TEST_ROOM_A
-        if wanted > ceiling_a:
+        if wanted > ceiling_a or ev < minimum_a + RESPONSE_TEST_FLOOR_A:
             return False
         if mode.kind is ModeKind.CAPACITY:
             return self._available >= wanted

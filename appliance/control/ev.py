@@ -14,13 +14,15 @@ The appliance has no EV meter. Two sources tell where the EV's current went:
   against last second's non-EV step once the start has begun, and only up to the change still
   asked for.
 
-Starts are measured from the grid just before the EV's ramp began. Phases: after an offer from
-standstill the cumulative rise per phase tells which phases the EV uses (1 or 3); that stays
-known for later sessions. Once the current has had the detection time to reach the offer and
-stopped short, the EV is limited there (its own maximum or a taper). An all-phase drop by about
-the EV's current while nothing asked for it means the EV stopped on its own (battery full). A
-response test that gets no answer, or (before the response is known) 30 s of asking with no
-answer, starts a probe: a short request for less tells a limited EV from one that draws nothing.
+Starts are measured from the grid just before the EV's ramp began, and once settled on a quiet
+grid measured again in one piece against that grid (the sum of the ramp's per-second splits
+carries their errors). Phases: after an offer from standstill the cumulative rise per phase
+tells which phases the EV uses (1 or 3); that stays known for later sessions. Once the current
+has had the detection time to reach the offer and stopped short, the EV is limited there (its
+own maximum or a taper). An all-phase drop by about the EV's current while nothing asked for it
+means the EV stopped on its own (battery full). A response test that gets no answer, or (before
+the response is known) 30 s of asking with no answer, starts a probe: a short request for less
+tells a limited EV from one that draws nothing.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from appliance.control.response import QUIET_A, ChargerResponse, Verdict
+from appliance.control.response import QUIET_A, QUIET_S, ChargerResponse, Verdict
 
 Triple = tuple[float, float, float]
 
@@ -39,6 +41,8 @@ STOP_FRACTION = 0.7
 # Smaller wanted changes are not attributed: chargers do not follow them (many set whole
 # amperes) and meter noise would otherwise random-walk into the estimate.
 DEADBAND_A = 0.2
+# Phase steps closer than this to each other differ by meter noise only, not by a load.
+NOISE_SPREAD_A = 0.15
 # Asked for more this long without an answer: probe whether the EV still draws.
 PROBE_AFTER_S = 30.0
 PROBE_S = 15.0
@@ -62,6 +66,11 @@ RAMP_STEP_A = 0.5
 START_SETTLE_S = 15.0
 # A charger may start a little above the offer (an integrator that ran while the EV woke up).
 START_OVERSHOOT_A = 3.0
+# After a start has settled, the grid this long after the EV's ramp began still tells the EV's
+# whole current against the grid before it (the household has not had time to drift).
+REMEASURE_WITHIN_S = 45.0
+# A larger difference means the household moved in the meantime, not the accounting.
+REMEASURE_MAX_A = 0.6
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +123,7 @@ class EvTracker:
         self._drift = 0.0  # last second's step on the EV's phases that was not the EV
         self._quiet_s = 0  # seconds in a row with a small non-EV step
         self._before_ramp: Triple | None = None  # the grid before the EV's ramp began
+        self._start_ref: Triple | None = None  # the grid the last start was measured from
 
     @property
     def gain(self) -> float:
@@ -149,6 +159,7 @@ class EvTracker:
         self._drift = 0.0
         self._quiet_s = 0
         self._before_ramp = None
+        self._start_ref = None
         self.response.cancel()
 
     def offer(self, offered_a: float, now: float) -> None:
@@ -229,6 +240,7 @@ class EvTracker:
             # start has settled, means it draws nothing and the rest was household.
             self._current = 0.0
             self._limited = None
+        self._remeasure_start(grid_a, now, testing)
         if not testing:  # a test's seconds neither ask for more nor answer
             self._check_response(grid_a, now, expected, moved, min_current_a)
         raised = self._offer_raised_at
@@ -240,6 +252,27 @@ class EvTracker:
         ):
             self._limited = self._current
             self._offer_raised_at = None
+
+    def _remeasure_start(self, grid_a: Triple, now: float, testing: bool) -> None:
+        """Once a start has settled on a quiet grid, measure the EV's current in one piece.
+
+        The ramp and the charger's settling (an integrator descends over several polls) are
+        accounted second by second, and each second's split between EV and household carries a
+        little error; the grid against the moment before the ramp has none of that sum.
+        """
+        ref = self._start_ref
+        if ref is None:
+            return
+        since = now - self._started_at
+        if since > REMEASURE_WITHIN_S or self._current <= 0.0:
+            self._start_ref = None
+            return
+        if since < START_SETTLE_S or testing or self._probe is not None or self._quiet_s < QUIET_S:
+            return
+        self._start_ref = None
+        whole = _middle_step([grid_a[p] - ref[p] for p in range(3) if self._phases[p]])
+        if abs(whole - self._current) <= REMEASURE_MAX_A:
+            self._current = whole
 
     def _account_test(
         self, middle: float, grid_a: Triple, now: float, min_current_a: float
@@ -268,7 +301,12 @@ class EvTracker:
         # Against last second's non-EV step once the start has begun (the ramp and a cloud edge
         # overlap) or the response is known; the smallest common step otherwise.
         measured = settling and self._headroom is not None
-        seen = middle - drift if measured or known else common
+        if measured or known:
+            seen = middle - drift
+        elif abs(middle - common) <= NOISE_SPREAD_A:
+            seen = middle  # the phases agree but for noise: the smallest step would be biased low
+        else:
+            seen = common
         if seen * expected <= 0:
             return 0.0
         return min(abs(seen), abs(expected)) * (1.0 if seen > 0 else -1.0)
@@ -375,6 +413,7 @@ class EvTracker:
         self._asked_since = None
         rise = min(r for r, keep in zip(rises, chosen, strict=True) if keep)
         self._current = min(rise, max(self._offer, 0.0) + START_OVERSHOOT_A)
+        self._start_ref = self._before_ramp if self._before_ramp is not None else baseline
         self._baseline = None
         self._before_ramp = None
 

@@ -6,11 +6,14 @@ moves a share of it (`docs/control.md`). Knowing that share lets the EV estimate
 charger was told even where the grid cannot show it (a PV ramp hides the EV's answer), and lets
 the controller ask for a change in one poll from either kind.
 
-A test is two polls on a quiet grid: `TEST_A` of headroom, then as much the other way, so the
-charger ends where it began. The two answers are equal and opposite when nothing else moved;
-their mean size per ampere is one sample. No answer to the first poll means the EV does not
-take more (limited, or not drawing at all), which the EV tracker then probes. Tests that keep
-failing (a charger that reads the meter less often than every second) back off.
+A test is two polls on a quiet grid: headroom for a move of `TEST_MOVE_A`, then as much the
+other way, so the charger ends where it began. The two answers are equal and opposite when
+nothing else moved; their mean size per ampere is one sample. The headroom is the move divided
+by the response known so far: an integrating charger is given more, so its answer stands as far
+above the meter's noise as a subtracting one's (a 0.4 A answer scattered the samples by 30 %).
+No answer to the first poll means the EV does not take more (limited, or not drawing at all),
+which the EV tracker then probes. Tests that keep failing (a charger that reads the meter less
+often than every second) back off.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ import statistics
 from collections import deque
 from dataclasses import dataclass
 
-TEST_A = 1.0
+# The EV's move a test aims at, and the headroom of the first test (the response unknown).
+TEST_MOVE_A = 1.0
 # A test needs the grid this quiet (per-phase step not explained by the EV) for `QUIET_S` in a row.
 QUIET_A = 0.1
 QUIET_S = 3
@@ -44,12 +48,14 @@ class Verdict(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class _Test:
+    headroom_a: float  # reported in the first poll, and the other way in the second
     rise: float | None = None  # the EV-phase step answering the first poll
 
 
 class ChargerResponse:
     def __init__(self) -> None:
         self._samples: deque[float] = deque(maxlen=SAMPLES)
+        self._guess = 1.0  # the response so far: the median of the samples taken
         self._gain: float | None = None
         self._test: _Test | None = None
         self._next_test_at = -math.inf
@@ -71,13 +77,16 @@ class ChargerResponse:
     @property
     def test_headroom_a(self) -> float:
         """The headroom to report during a running test (first poll up, second poll down)."""
-        return TEST_A if self._test is None or self._test.rise is None else -TEST_A
+        test = self._test
+        if test is None:
+            return TEST_MOVE_A / self._guess
+        return test.headroom_a if test.rise is None else -test.headroom_a
 
     def due(self, now: float, quiet_s: int) -> bool:
         return self._test is None and quiet_s >= QUIET_S and now >= self._next_test_at
 
     def start(self) -> None:
-        self._test = _Test()
+        self._test = _Test(TEST_MOVE_A / self._guess)
 
     def cancel(self) -> None:
         self._test = None
@@ -87,14 +96,15 @@ class ChargerResponse:
         test = self._test
         if test is None:
             return None
+        headroom = test.headroom_a
         if test.rise is None:
-            if step_a < MIN_GAIN * TEST_A:
+            if step_a < MIN_GAIN * headroom:
                 # It took no more: no second poll (it would only move a limited EV down). A
                 # charger that polls less often than every second lands here too: wait long.
                 return self._end(Verdict.NO_ANSWER, now + RETEST_S)
-            self._test = _Test(step_a)
+            self._test = _Test(headroom, step_a)
             return None
-        sample = (test.rise - step_a) / (2.0 * TEST_A)
+        sample = (test.rise - step_a) / (2.0 * headroom)
         if abs(test.rise + step_a) > QUIET_A or sample > MAX_GAIN:
             # Back off while tests keep failing (a charger that does not answer every poll).
             self._disturbed += 1
@@ -103,6 +113,7 @@ class ChargerResponse:
             )
         self._disturbed = 0
         self._samples.append(sample)
+        self._guess = min(max(statistics.median(self._samples), MIN_GAIN), 1.0)
         if len(self._samples) >= MIN_SAMPLES:
             self._gain = statistics.median(self._samples)
         return self._end(Verdict.SAMPLE, now + (RETEST_S if self.known else SPACING_S))

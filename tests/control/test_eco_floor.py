@@ -50,11 +50,21 @@ def test_when_the_sun_goes_the_ev_comes_down_to_the_floor_without_a_pause(
 def test_the_charger_response_is_learned_for_both_behaviours() -> None:
     gains = {}
     for behaviour in ChargerBehaviour:
-        loop = eco_loop(behaviour, pv_w=0.0)
+        loop = eco_loop(behaviour, pv_w=7000.0)
         loop.step(400)
         gains[behaviour] = loop.controller.charger_gain
     assert gains[ChargerBehaviour.SUBTRACTING] == pytest.approx(1.0, abs=0.05)
     assert gains[ChargerBehaviour.INTEGRATING] == pytest.approx(0.4, abs=0.05)
+
+
+def test_no_response_test_runs_at_the_floor() -> None:
+    """A test's return poll lands within the response's error of where it began: at the floor
+    that may be below the minimum, and the charger would pause. Tests need 0.3 A above it."""
+    loop = eco_loop(ChargerBehaviour.SUBTRACTING, pv_w=0.0)
+    loop.step(300)  # started, and down at the floor
+    for _ in range(2 * 600):  # twice the time between tests once the response is known
+        loop.step()
+        assert 6.0 <= loop.ev.current_a <= FLOOR_A + 0.5  # never paused, never tested
 
 
 def test_a_phantom_start_just_below_the_minimum_is_dropped() -> None:

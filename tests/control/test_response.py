@@ -9,7 +9,7 @@ from appliance.control.response import (
     QUIET_S,
     RETEST_S,
     SPACING_S,
-    TEST_A,
+    TEST_MOVE_A,
     ChargerResponse,
     Verdict,
 )
@@ -20,11 +20,11 @@ from tests.control.harness import Loop, make_settings
 
 def run_test(response: ChargerResponse, rise: float, fall: float, now: float) -> Verdict:
     response.start()
-    assert response.test_headroom_a == TEST_A
+    headroom = response.test_headroom_a
     first = response.answer(rise, now + 1.0)
     if first is not None:
         return first
-    assert response.test_headroom_a == -TEST_A
+    assert response.test_headroom_a == -headroom  # the second poll returns the charger
     outcome = response.answer(fall, now + 2.0)
     assert outcome is not None
     return outcome
@@ -34,14 +34,26 @@ def test_equal_and_opposite_answers_teach_the_gain() -> None:
     response = ChargerResponse()
     assert response.gain == 1.0  # nothing learned yet
     now = 0.0
-    for rise in (0.41, 0.39, 0.40):
+    for gain in (0.41, 0.39, 0.40):  # an integrating charger: 0.4 per ampere of headroom
         assert response.due(now, QUIET_S)
-        assert run_test(response, rise, -rise, now) is Verdict.SAMPLE
+        move = gain * response.test_headroom_a
+        assert run_test(response, move, -move, now) is Verdict.SAMPLE
         now += SPACING_S + 2.0
     assert response.known
     assert response.gain == pytest.approx(0.40, abs=1e-9)
     assert not response.due(now, QUIET_S)  # learned: the next test only after RETEST_S
     assert response.due(now + RETEST_S, QUIET_S)
+
+
+def test_the_test_headroom_aims_at_the_same_move_for_either_charger() -> None:
+    """A 0.4 A answer stands barely above the meter's noise: a slow charger is given more."""
+    response = ChargerResponse()
+    assert response.test_headroom_a == TEST_MOVE_A  # unknown: one ampere
+    assert run_test(response, 0.4, -0.4, 0.0) is Verdict.SAMPLE
+    assert response.test_headroom_a == pytest.approx(TEST_MOVE_A / 0.4)  # 2.5 A: a 1 A move
+    subtracting = ChargerResponse()
+    assert run_test(subtracting, 1.0, -1.0, 0.0) is Verdict.SAMPLE
+    assert subtracting.test_headroom_a == TEST_MOVE_A
 
 
 def test_a_grid_that_moves_during_the_test_teaches_nothing() -> None:
