@@ -55,7 +55,6 @@ class _Test:
 class ChargerResponse:
     def __init__(self) -> None:
         self._samples: deque[float] = deque(maxlen=SAMPLES)
-        self._guess = 1.0  # the response so far: the median of the samples taken
         self._gain: float | None = None
         self._test: _Test | None = None
         self._next_test_at = -math.inf
@@ -79,14 +78,20 @@ class ChargerResponse:
         """The headroom to report during a running test (first poll up, second poll down)."""
         test = self._test
         if test is None:
-            return TEST_MOVE_A / self._guess
+            return self._next_headroom()
         return test.headroom_a if test.rise is None else -test.headroom_a
+
+    def _next_headroom(self) -> float:
+        """Headroom for a `TEST_MOVE_A` move, by the response so far (1 A before any sample)."""
+        if not self._samples:
+            return TEST_MOVE_A
+        return TEST_MOVE_A / min(max(statistics.median(self._samples), MIN_GAIN), 1.0)
 
     def due(self, now: float, quiet_s: int) -> bool:
         return self._test is None and quiet_s >= QUIET_S and now >= self._next_test_at
 
     def start(self) -> None:
-        self._test = _Test(TEST_MOVE_A / self._guess)
+        self._test = _Test(self._next_headroom())
 
     def cancel(self) -> None:
         self._test = None
@@ -113,7 +118,6 @@ class ChargerResponse:
             )
         self._disturbed = 0
         self._samples.append(sample)
-        self._guess = min(max(statistics.median(self._samples), MIN_GAIN), 1.0)
         if len(self._samples) >= MIN_SAMPLES:
             self._gain = statistics.median(self._samples)
         return self._end(Verdict.SAMPLE, now + (RETEST_S if self.known else SPACING_S))
