@@ -257,9 +257,21 @@ class Controller:
                 mode, ev, grid.min_charge_current_a, min(limit, fuse_cap)
             ) and self._tracker.test_due(now):
                 target = self._tracker.start_test()
-            elif abs(target - ev) < t.report_deadband_a and ev > 0:
+            elif (
+                abs(target - ev) < t.report_deadband_a
+                and ev > 0
+                and not (
+                    mode.kind is ModeKind.ECO
+                    and target == self._eco_floor(step)
+                    and target < ev
+                    and self._tracker.predicts
+                )
+            ):
                 # Ask only for changes the grid will show: a smaller request would move the EV
-                # unseen and, repeated every second, creep away from the estimate.
+                # unseen and, repeated every second, creep away from the estimate. The one
+                # exception is the last step onto ECO's floor once the charger's response is
+                # known: asked once and predicted, it cannot creep, and held short of the floor
+                # the EV would draw up to the deadband from the grid all evening.
                 target = ev
         self._target = target
         self._tracker.offer(target or 0.0, now)
@@ -303,7 +315,10 @@ class Controller:
             # keeps a rise read a few mA high from asking the charger below its minimum.
             return max(available, minimum + self.tuning.eco_starting_margin_a)
         self._enter(ControlPhase.CHARGING, "surplus plus the minimum")
-        return max(available, minimum + self.tuning.eco_minimum_margin_a)
+        return max(available, self._eco_floor(step))
+
+    def _eco_floor(self, step: _Step) -> float:
+        return step.minimum + self.tuning.eco_minimum_margin_a
 
     def _eco_plus(self, step: _Step) -> float | None:
         available = self._solar_available(step, self.tuning.eco_plus_export_margin_w)
@@ -382,7 +397,7 @@ class Controller:
         available = step.ev + (allowed - step.net_w) / step.volts_per_amp
         self._available = available
         if self._phase in (ControlPhase.STARTING, ControlPhase.CHARGING, ControlPhase.HOLDING):
-            if available >= minimum:
+            if available >= minimum or self._minimum_keeps_under(step, cap_w):
                 if step.ev < START_FRACTION * minimum:
                     self._enter(ControlPhase.STARTING, "offering, waiting for the EV")
                 else:
@@ -406,6 +421,20 @@ class Controller:
             return None
         self._start(now)
         return available
+
+    def _minimum_keeps_under(self, step: _Step, cap_w: float) -> bool:
+        """Whether the charger may stay at its floor although the budget's aim cannot carry it.
+
+        The budget aims below the cap (the margin), and in a quarter's last seconds its aim
+        drops steeply for a few watt-hours. Where the quarter's last minute stays within the cap
+        itself with the EV at its floor, as the grid is now, a pause would only cost a stop and
+        a start. Instantaneous averaging has no quarter to absorb it.
+        """
+        if step.settings.control.capacity_averaging == "instantaneous":
+            return False
+        floor = step.minimum + self.tuning.minimum_margin_a
+        import_w = step.net_w + (floor - step.ev) * step.volts_per_amp
+        return self._quarter.keeps_under(import_w, cap_w, self._wall)
 
     # -- state helpers -----------------------------------------------------------------------
 

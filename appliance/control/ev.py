@@ -14,9 +14,10 @@ The appliance has no EV meter. Two sources tell where the EV's current went:
   against last second's non-EV step once the start has begun, and only up to the change still
   asked for.
 
-Starts are measured from the grid just before the EV's ramp began, and once settled on a quiet
-grid measured again in one piece against that grid (the sum of the ramp's per-second splits
-carries their errors). Phases: after an offer from standstill the cumulative rise per phase
+Starts are measured from the grid just before the EV's ramp began, carried along the household's
+trend then (a cloud edge goes on while the EV ramps up), and once settled on a quiet grid
+measured again in one piece against that grid (the sum of the ramp's per-second splits carries
+their errors). Phases: after an offer from standstill the cumulative rise per phase
 tells which phases the EV uses (1 or 3); that stays known for later sessions. Once the current
 has had the detection time to reach the offer and stopped short, the EV is limited there (its
 own maximum or a taper). An all-phase drop by about the EV's current while nothing asked for it
@@ -28,6 +29,8 @@ tells a limited EV from one that draws nothing.
 from __future__ import annotations
 
 import math
+import statistics
+from collections import deque
 from dataclasses import dataclass
 
 from appliance.control.response import QUIET_A, QUIET_S, ChargerResponse, Verdict
@@ -54,16 +57,21 @@ PROBE_MIN_ASK_A = 0.5
 # Moves predicted from the charger's response up to this size are taken from the prediction;
 # larger ones may exceed what an EV ramps in a second and are measured on the grid.
 PREDICTED_MAX_A = 1.0
-# A response test whose two steps leave the EV this far from where it began did not return (a
-# charger that answers with its own current of a poll ago, or one that skipped a poll): the
-# estimate follows.
+# A response test whose two steps leave the EV this far from where it began, by about its first
+# answer, did not return (a charger that skipped a poll, or one that answers with its own current
+# of a poll ago and overshoots): the estimate follows. Any other net is the household's.
 TEST_MISSED_A = 0.25
 # A larger non-EV step is a switched load, not a ramp that goes on.
 MAX_DRIFT_A = 0.6
 # While waiting for a start, a smaller step on every phase means the EV's ramp has not begun.
 RAMP_STEP_A = 0.5
+# While the EV is idle, the household's trend is the mean per-phase step of this many seconds
+# (a cloud edge moves the grid by tenths of an ampere per second for half a minute).
+TREND_S = 4
 # Seconds after the EV's current appears during which it may still rise past the offer.
 START_SETTLE_S = 15.0
+# While a start settles, smaller steps (beyond the household's trend) are noise.
+SETTLE_NOISE_A = 0.15
 # A charger may start a little above the offer (an integrator that ran while the EV woke up).
 START_OVERSHOOT_A = 3.0
 # After a start has settled, the grid this long after the EV's ramp began still tells the EV's
@@ -93,6 +101,21 @@ class EvEstimate:
 
 
 @dataclass(frozen=True, slots=True)
+class _StillGrid:
+    """The grid while the EV was idle and nothing switched, with the household's trend then."""
+
+    grid_a: Triple
+    at: float
+    trend_a: Triple  # per phase, per second
+
+    def expected(self, now: float) -> Triple:
+        """The grid without the EV at `now`, had the trend gone on."""
+        dt = now - self.at
+        g, t = self.grid_a, self.trend_a
+        return (g[0] + t[0] * dt, g[1] + t[1] * dt, g[2] + t[2] * dt)
+
+
+@dataclass(frozen=True, slots=True)
 class _Probe:
     grid_a: Triple  # grid when the probe began
     started: float
@@ -119,16 +142,25 @@ class EvTracker:
         self._headroom: float | None = None  # headroom the last report gave the EV's phases
         self.response = ChargerResponse()
         self._test_net_a = 0.0  # the EV-phase steps of the running test so far
-        self._following = False  # charging, settled, with headroom reported
+        self._test_answer_a: float | None = None  # the running test's first step
+        self._steered = False  # charging, with headroom reported
+        self._following = False  # and settled
         self._drift = 0.0  # last second's step on the EV's phases that was not the EV
         self._quiet_s = 0  # seconds in a row with a small non-EV step
-        self._before_ramp: Triple | None = None  # the grid before the EV's ramp began
+        self._before_ramp: _StillGrid | None = None  # the grid before the EV's ramp began
+        self._still_steps: deque[Triple] = deque(maxlen=TREND_S)  # idle grid's recent steps
         self._start_ref: Triple | None = None  # the grid the last start was measured from
+        self._start_trend = 0.0  # the household's trend on the EV's phases before the ramp
 
     @property
     def gain(self) -> float:
         """The charger's move per ampere of headroom, where it applies (else 1)."""
-        return self.response.gain if self._following else 1.0
+        return self.response.gain if self._steered else 1.0
+
+    @property
+    def predicts(self) -> bool:
+        """Whether the EV's moves are taken from the charger's known response."""
+        return self._following and self.response.known
 
     def reported(self, headroom_a: float | None) -> None:
         """Tell the tracker the headroom the report gives the EV's phases (None: pause)."""
@@ -155,10 +187,12 @@ class EvTracker:
         self._pending = 0.0
         self._asked_since = None
         self._probe = None
+        self._steered = False
         self._following = False
         self._drift = 0.0
         self._quiet_s = 0
         self._before_ramp = None
+        self._still_steps.clear()
         self._start_ref = None
         self.response.cancel()
 
@@ -203,19 +237,21 @@ class EvTracker:
         expected = goal - self._current
         before = self._current
         settling = now - self._started_at < START_SETTLE_S
-        self._following = (
+        self._steered = (
             self._current >= START_FRACTION * min_current_a
-            and not settling
             and self._probe is None
             and self._headroom is not None  # a pause is no headroom: the charger stops
         )
+        self._following = self._steered and not settling
         middle = _middle_step(steps)
         moved = 0.0
         testing = self.response.testing
         if testing:
             moved = middle  # a test runs on a quiet grid: its steps are the EV's
             self._account_test(middle, grid_a, now, min_current_a)
-        elif abs(expected) >= DEADBAND_A:
+        elif abs(expected) >= DEADBAND_A or (self.predicts and (self._headroom or 0.0) != 0.0):
+            # A step smaller than the deadband is asked only onto ECO's floor, and only once the
+            # response is known: the prediction accounts it.
             moved = self._attribute(middle, common, expected, settling)
             self._current += moved
         self._drift = middle - moved
@@ -279,13 +315,19 @@ class EvTracker:
     ) -> None:
         """One second of a response test.
 
-        A charger that returned to where it was leaves the estimate as it was (no noise added);
-        one that clearly did not (it answered late) moved the EV by both steps together.
+        A charger that returned to where it was leaves the estimate as it was (no noise added).
+        One that missed the return ends about its first answer away, up or down: the EV moved by
+        both steps together. A net of another size is a household load that switched during
+        the test (a heat pump starting on three phases), not the EV.
         """
+        if self._test_answer_a is None:
+            self._test_answer_a = middle
         self._test_net_a += middle
         verdict = self.response.answer(middle, now)
-        if verdict is not None and abs(self._test_net_a) >= TEST_MISSED_A:
-            self._current += self._test_net_a
+        net = self._test_net_a
+        missed = abs(abs(net) - abs(self._test_answer_a)) < TEST_MISSED_A
+        if verdict is not None and abs(net) >= TEST_MISSED_A and missed:
+            self._current += net
         if verdict is Verdict.NO_ANSWER:
             self._start_probe(grid_a, now, min_current_a)
 
@@ -296,12 +338,23 @@ class EvTracker:
         known = self._following and self.response.known
         limited = predicted > 0 and self._limited is not None
         if known and abs(predicted) <= PREDICTED_MAX_A and not limited:
-            followed = abs(middle - predicted - drift) <= abs(middle - drift) + QUIET_A
+            # An EV always follows a lower offer (IEC 61851); a higher one it may not take (its
+            # own maximum, a taper), which the grid tells unless a cloud edge blurs it.
+            followed = predicted < 0 or (
+                abs(middle - predicted - drift) <= abs(middle - drift) + QUIET_A
+            )
             return predicted if followed else 0.0
-        # Against last second's non-EV step once the start has begun (the ramp and a cloud edge
-        # overlap) or the response is known; the smallest common step otherwise.
-        measured = settling and self._headroom is not None
-        if measured or known:
+        # While a start settles, against the household's trend before the ramp; once the response
+        # is known, against last second's non-EV step; the smallest common step otherwise.
+        if settling and self._headroom is not None:
+            # The EV moves every second then, so last second's non-EV step is mostly what was
+            # misread of the EV; the trend from before the ramp is not.
+            seen = middle - self._start_trend
+            if abs(seen) < SETTLE_NOISE_A:
+                # Meter noise, not the EV: the EV ramps or steps by more. Counting only the
+                # noise that points the asked way would add up to a bias over the settling.
+                return 0.0
+        elif known:
             seen = middle - drift
         elif abs(middle - common) <= NOISE_SPREAD_A:
             seen = middle  # the phases agree but for noise: the smallest step would be biased low
@@ -319,6 +372,7 @@ class EvTracker:
         """Begin a response test: the target that gives the charger the test headroom."""
         self.response.start()
         self._test_net_a = 0.0
+        self._test_answer_a = None
         return self._test_target()
 
     def _test_target(self) -> float:
@@ -389,20 +443,27 @@ class EvTracker:
         candidates = range(self._grid_phases)
         rises = [grid_a[p] - baseline[p] for p in candidates]
         top = max(rises)
+        step = (grid_a[0] - last[0], grid_a[1] - last[1], grid_a[2] - last[2])
         if top < START_FRACTION * min_current_a and all(
-            abs(grid_a[p] - last[p]) < RAMP_STEP_A for p in candidates
+            abs(step[p]) < RAMP_STEP_A for p in candidates
         ):
             # The grid stands still: the EV's ramp, when it comes, is measured from here (a
-            # baseline from minutes ago carries the household's drift since).
-            self._before_ramp = grid_a
+            # baseline from minutes ago carries the household's drift since), along the
+            # household's trend (a cloud edge goes on while the EV ramps up).
+            self._still_steps.append(step)
+            trend = tuple(statistics.fmean(s[p] for s in self._still_steps) for p in range(3))
+            self._before_ramp = _StillGrid(grid_a, now, (trend[0], trend[1], trend[2]))
+        else:
+            self._still_steps.clear()
+        base = baseline if self._before_ramp is None else self._before_ramp.expected(now)
         if top >= START_FRACTION * min_current_a and self._before_ramp is not None:
-            rises = [grid_a[p] - self._before_ramp[p] for p in candidates]
+            rises = [grid_a[p] - base[p] for p in candidates]
             top = max(rises)
         if top < START_FRACTION * min_current_a:
-            # Not yet a start, but a rise on the assumed phases is probably the EV ramping up.
-            self._pending = max(
-                min(grid_a[p] - baseline[p] for p in range(3) if self._phases[p]), 0.0
-            )
+            # Not yet a start, but a rise on the assumed phases since the grid last stood still
+            # is probably the EV ramping up (a household drift is not: the offer would shrink
+            # by it, below the minimum, and the charger would never start).
+            self._pending = max(min(grid_a[p] - base[p] for p in range(3) if self._phases[p]), 0.0)
             return
         self._pending = 0.0
         chosen = [rises[i] >= 0.6 * top for i in range(len(rises))]
@@ -413,9 +474,14 @@ class EvTracker:
         self._asked_since = None
         rise = min(r for r, keep in zip(rises, chosen, strict=True) if keep)
         self._current = min(rise, max(self._offer, 0.0) + START_OVERSHOOT_A)
-        self._start_ref = self._before_ramp if self._before_ramp is not None else baseline
+        still = self._before_ramp
+        self._start_ref = still.grid_a if still is not None else baseline
+        self._start_trend = 0.0
+        if still is not None:
+            self._start_trend = _middle_step([still.trend_a[p] for p in range(3) if phases[p]])
         self._baseline = None
         self._before_ramp = None
+        self._still_steps.clear()
 
 
 def _common_step(steps: list[float]) -> float:

@@ -146,6 +146,18 @@ class QuarterBudget:
         ceiling = cap_w * self.margin if left <= self.final_s else cap_w * self.catch_up
         return min(max(allowed, 0.0), ceiling)
 
+    def keeps_under(self, import_w: float, cap_w: float, wall_time_s: float) -> bool:
+        """Whether, in the quarter's last minute, importing `import_w` until it ends keeps its
+        average within `cap_w` itself (the margin is the aim, the cap the bill). Earlier the
+        margin stays whole: it absorbs the household's surprises in the time that is left."""
+        state = self._state
+        if state is None or state.index != quarter_index(wall_time_s):
+            return import_w <= cap_w
+        left = max((state.index + 1) * QUARTER_S - wall_time_s, 0.0)
+        if left > self.final_s:
+            return False
+        return state.energy_j + max(import_w, 0.0) * left <= cap_w * QUARTER_S
+
     def figures(self, wall_time_s: float) -> QuarterFigures | None:
         state = self._state
         if state is None:

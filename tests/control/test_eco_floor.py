@@ -47,6 +47,23 @@ def test_when_the_sun_goes_the_ev_comes_down_to_the_floor_without_a_pause(
     assert abs(loop.ev.current_a - FLOOR_A) <= TUNING.report_deadband_a
 
 
+@pytest.mark.parametrize("behaviour", list(ChargerBehaviour))
+def test_at_sunset_the_ev_lands_on_the_floor_not_a_deadband_above_it(
+    behaviour: ChargerBehaviour,
+) -> None:
+    """The surplus fades slowly; changes are asked in steps of the deadband, and the last one,
+    onto the floor, is asked even when it is smaller (the response is known: it cannot creep)."""
+    loop = eco_loop(behaviour, pv_w=7000.0)
+    loop.step(400)
+    assert loop.controller.charger_gain is not None
+    for step in range(1, 901):
+        loop.pv_w = 7000.0 * (1.0 - step / 900.0)
+        loop.step()
+        assert loop.ev.current_a >= 6.0
+    loop.step(60)
+    assert loop.ev.current_a == pytest.approx(FLOOR_A, abs=0.03)
+
+
 def test_the_charger_response_is_learned_for_both_behaviours() -> None:
     gains = {}
     for behaviour in ChargerBehaviour:

@@ -142,6 +142,31 @@ def test_capacity_instantaneous_keeps_the_import_under_the_cap() -> None:
     assert loop.ev.current_a == 0.0
 
 
+def test_capacity_does_not_pause_for_the_last_seconds_of_a_quarter_within_the_cap() -> None:
+    """The EV at its floor keeps the quarter a few watts over the budget's aim (3 % under the
+    cap); in the quarter's last seconds the aim asks for steeply less. The cap still holds with
+    the EV at its floor, so it goes on charging instead of a stop, a start and 2 min off."""
+    house_w = (5820.0 - 6.55 * 690.0) / 3  # the aim leaves the EV 6.55 A, its floor is 6.5 A
+    loop = Loop(
+        make_settings(mode="capacity:6"),
+        ChargeMode(ModeKind.CAPACITY, 6),
+        pv_w=0.0,
+        house_w=(house_w,) * 3,
+    )
+    loop.run_until(charging, 30)
+    ends = []
+    for second in range(2000):
+        if second == 1800 - 40:
+            loop.house_w = (house_w + 80.0,) * 3  # the last 40 s of the second quarter: +240 W
+        loop.step()
+        assert loop.ev.current_a > 0.0
+        average = loop.status.quarter_average_w
+        if loop.status.quarter_left_s == 1.0 and average is not None:
+            ends.append(average)
+    assert len(ends) == 2
+    assert all(5820.0 < average <= 6000.0 for average in ends[1:])
+
+
 def test_per_phase_protection_keeps_every_phase_under_the_grid_limit() -> None:
     loop = Loop(make_settings(mode="capacity:22"), ChargeMode(ModeKind.CAPACITY, 22), pv_w=0.0)
     loop.ev = type(loop.ev)(EvSpec(plug_in_h=0.0, max_current_a=32.0, start_latency_s=3.0))

@@ -95,3 +95,15 @@ def test_a_saved_state_from_an_earlier_quarter_is_ignored() -> None:
     assert state is not None
     assert state.index == quarter_index(Q0) + 1
     assert state.energy_j < 200_000.0
+
+
+def test_only_the_last_minute_may_spend_the_margin_and_never_the_cap() -> None:
+    budget = QuarterBudget(margin=0.97, final_s=60)
+    aim = CAP * 0.97
+    feed(budget, Q0, 880, aim + 20.0)  # a little over the aim, far under the cap
+    assert budget.allowed_import_w(CAP, Q0 + 880) < aim  # the aim says: less
+    assert budget.keeps_under(aim + 20.0, CAP, Q0 + 880)  # the cap says: it still fits
+    assert not budget.keeps_under(CAP * 3, CAP, Q0 + 880)  # 20 s at 3x the cap would not
+    early = QuarterBudget(margin=0.97, final_s=60)
+    feed(early, Q0, 300, aim + 20.0)
+    assert not early.keeps_under(aim + 20.0, CAP, Q0 + 300)  # earlier the margin stays whole

@@ -116,3 +116,24 @@ def test_a_charger_that_polls_less_often_is_followed_too(
     surplus_a = (8000.0 - 900.0) / (3 * 230.0)
     assert loop.ev.current_a == pytest.approx(surplus_a, abs=0.6)
     assert loop.status.ev_current_a == pytest.approx(loop.ev.current_a, abs=0.3)
+
+
+def test_after_a_restart_a_known_response_brings_an_integrator_down_in_one_poll() -> None:
+    """An integrating charger restarts at the minimum and winds up while the EV wakes. With
+    its response known, the way back down is one clear step, not a tail of small ones that
+    meter noise would blur (and that ends a deadband short)."""
+    loop = Loop(make_settings(mode="eco"), ECO, ChargerBehaviour.INTEGRATING, pv_w=7000.0)
+    loop.step(400)
+    assert loop.controller.charger_gain == pytest.approx(0.4, abs=0.02)
+    loop.deliver = False  # a data loss: the fail-safe pauses the charger
+    loop.step(20)
+    assert loop.ev.current_a == 0.0
+    loop.pv_w = 900.0 + 6.5 * 690.0  # the surplus now carries 6.5 A
+    loop.deliver = True
+    currents = []
+    for _ in range(30):
+        loop.step()
+        currents.append(loop.ev.current_a)
+    top = currents.index(max(currents))
+    assert max(currents) > 8.0  # wound up while the EV woke
+    assert currents[top + 1 :] == pytest.approx([6.5] * (len(currents) - top - 1), abs=0.02)
