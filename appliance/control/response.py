@@ -30,8 +30,11 @@ TEST_MOVE_A = 1.0
 QUIET_A = 0.1
 QUIET_S = 3
 # Tests come every `SPACING_S` until `MIN_SAMPLES` agree, then every `RETEST_S` (and after a
-# test nothing answered: a limited EV, or a charger too slow to answer within a poll).
-SAMPLES = 5
+# test nothing answered: a limited EV, or a charger too slow to answer within a poll). The gain
+# is the median of the last `SAMPLES` (about four hours of retests): a charger's response does
+# not change, and a gain that wanders between retests breaks what the estimate relies on, that
+# the errors of predicted moves up and back down cancel when the EV returns to the floor.
+SAMPLES = 25
 MIN_SAMPLES = 3
 SPACING_S = 20.0
 RETEST_S = 600.0
