@@ -4,15 +4,16 @@ The appliance has no EV meter. Two sources tell where the EV's current went:
 
 - **The charger's known response.** Once short tests (`appliance/control/response.py`) have
   measured how far the charger moves per ampere of reported headroom, each second's headroom
-  predicts the EV's move. The grid is asked only whether the EV did *not* move: of "the EV
+  predicts the EV's move. The grid is asked only whether the EV did *not* move up: of "the EV
   followed" and "the EV stood still", the story that leaves the smoother non-EV change (PV ramps
-  for tens of seconds, so last second's non-EV step is a good guess for this one) wins. While
+  for tens of seconds, so last second's non-EV step is a good guess for this one) wins; a lower
+  offer an EV always follows. While
   the loop follows the surplus the EV's steps and the PV's cancel on the grid, so attributing
   grid steps alone drifts by amperes over a cloudy afternoon; the prediction does not.
 - **Grid steps**, before the response is known and for moves larger than one poll may make:
   only the part common to every EV phase can be the EV (a kettle moves one phase), measured
-  against last second's non-EV step once the start has begun, and only up to the change still
-  asked for.
+  against the household's trend before the ramp while a start settles and against last
+  second's non-EV step once the response is known, and only up to the change still asked for.
 
 Starts are measured from the grid just before the EV's ramp began, carried along the household's
 trend then (a cloud edge goes on while the EV ramps up), and once settled on a quiet grid

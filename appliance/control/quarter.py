@@ -152,7 +152,7 @@ class QuarterBudget:
         margin stays whole: it absorbs the household's surprises in the time that is left."""
         state = self._state
         if state is None or state.index != quarter_index(wall_time_s):
-            return import_w <= cap_w
+            return False  # a quarter that has just begun
         left = max((state.index + 1) * QUARTER_S - wall_time_s, 0.0)
         if left > self.final_s:
             return False
