@@ -115,28 +115,23 @@ def following_tracker(monkeypatch: pytest.MonkeyPatch) -> tuple[EvTracker, float
     return tracker, now
 
 
-def test_a_load_that_switches_during_a_response_test_is_not_the_ev(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize(
+    ("after_return_a", "estimate_a"),
+    [
+        (3.0, 9.5),  # it returned while a heat pump started on three phases (+3 A each)
+        (1.0, 10.5),  # it skipped the return poll: the EV stays 1 A higher
+    ],
+)
+def test_a_response_test_moves_the_estimate_only_by_a_missed_return(
+    monkeypatch: pytest.MonkeyPatch, after_return_a: float, estimate_a: float
 ) -> None:
     tracker, now = following_tracker(monkeypatch)
     tracker.start_test()
     grid = HOUSE_A + 9.5
     tracker.observe((grid + 1.0,) * 3, now, MIN_A, DETECTION_S)  # the EV takes 1 A more
-    # It returns while a heat pump starts on three phases (+3 A each).
-    tracker.observe((grid + 3.0,) * 3, now + 1.0, MIN_A, DETECTION_S)
+    tracker.observe((grid + after_return_a,) * 3, now + 1.0, MIN_A, DETECTION_S)
     assert not tracker.response.testing
-    assert tracker.estimate().current_a == pytest.approx(9.5)
-
-
-def test_a_charger_that_skips_the_return_of_a_test_moves_the_estimate(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    tracker, now = following_tracker(monkeypatch)
-    tracker.start_test()
-    grid = HOUSE_A + 9.5
-    tracker.observe((grid + 1.0,) * 3, now, MIN_A, DETECTION_S)
-    tracker.observe((grid + 1.0,) * 3, now + 1.0, MIN_A, DETECTION_S)  # no return
-    assert tracker.estimate().current_a == pytest.approx(10.5)
+    assert tracker.estimate().current_a == pytest.approx(estimate_a)
 
 
 def test_a_step_down_is_taken_as_followed_even_when_a_cloud_edge_hides_it(
