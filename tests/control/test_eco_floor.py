@@ -75,8 +75,8 @@ def test_the_charger_response_is_learned_for_both_behaviours() -> None:
 
 
 def test_no_response_test_runs_at_the_floor() -> None:
-    """A test's return poll lands within the response's error of where it began: at the floor
-    that may be below the minimum, and the charger would pause. Tests need 0.3 A above it."""
+    """A test's return poll lands where it began: at the floor, a rounding away from the
+    minimum, and the charger would pause. Tests need 0.15 A above the minimum."""
     loop = eco_loop(ChargerBehaviour.SUBTRACTING, pv_w=0.0)
     loop.step(300)  # started, and down at the floor
     for _ in range(2 * 600):  # twice the time between tests once the response is known
