@@ -398,14 +398,15 @@ class Controller:
         available = step.ev + (allowed - step.net_w) / step.volts_per_amp
         self._available = available
         if self._phase in (ControlPhase.STARTING, ControlPhase.CHARGING, ControlPhase.HOLDING):
-            if available >= minimum or self._minimum_keeps_under(step, cap_w):
+            floor = minimum + t.minimum_margin_a
+            if available >= minimum or self._floor_keeps_under(step, floor, cap_w):
                 if step.ev < START_FRACTION * minimum:
                     self._enter(ControlPhase.STARTING, "offering, waiting for the EV")
                 else:
                     self._enter(ControlPhase.CHARGING, "within the capacity budget")
                 # The floor keeps an estimate error from pausing the charger; the budget pays
                 # for it next second (`available` shrinks), so the quarter stays bounded.
-                return max(available, minimum + t.minimum_margin_a)
+                return max(available, floor)
             timers.off_until = now + t.capacity_min_off_s
             timers.surplus_since = None
             self._enter(ControlPhase.PAUSED, "capacity budget below the minimum")
@@ -423,7 +424,7 @@ class Controller:
         self._start(now)
         return available
 
-    def _minimum_keeps_under(self, step: _Step, cap_w: float) -> bool:
+    def _floor_keeps_under(self, step: _Step, floor: float, cap_w: float) -> bool:
         """Whether the charger may stay at its floor although the budget's aim cannot carry it.
 
         The budget aims below the cap (the margin), and in a quarter's last seconds its aim
@@ -433,7 +434,6 @@ class Controller:
         """
         if step.settings.control.capacity_averaging == "instantaneous":
             return False
-        floor = step.minimum + self.tuning.minimum_margin_a
         import_w = step.net_w + (floor - step.ev) * step.volts_per_amp
         return self._quarter.keeps_under(import_w, cap_w, self._wall)
 

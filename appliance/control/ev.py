@@ -150,8 +150,7 @@ class EvTracker:
         self._quiet_s = 0  # seconds in a row with a small non-EV step
         self._before_ramp: _StillGrid | None = None  # the grid before the EV's ramp began
         self._still_steps: deque[Triple] = deque(maxlen=TREND_S)  # idle grid's recent steps
-        self._start_ref: Triple | None = None  # the grid the last start was measured from
-        self._start_trend = 0.0  # the household's trend on the EV's phases before the ramp
+        self._start_ref: _StillGrid | None = None  # the grid the last start was measured from
 
     @property
     def gain(self) -> float:
@@ -231,13 +230,13 @@ class EvTracker:
         steps = [grid_a[p] - last[p] for p in ev_phases]
         common = _common_step(steps)
         goal = self._offer
-        if now - self._started_at < START_SETTLE_S and steps and min(steps) > 0:
+        settling = now - self._started_at < START_SETTLE_S
+        if settling and steps and min(steps) > 0:
             # Just after a start a charger may overshoot the offer (an integrator that kept
             # running while the EV woke up): rises up to that much are still the EV's.
             goal = max(goal, self._offer + START_OVERSHOOT_A)
         expected = goal - self._current
         before = self._current
-        settling = now - self._started_at < START_SETTLE_S
         self._steered = (
             self._current >= START_FRACTION * min_current_a
             and self._probe is None
@@ -307,9 +306,16 @@ class EvTracker:
         if since < START_SETTLE_S or testing or self._probe is not None or self._quiet_s < QUIET_S:
             return
         self._start_ref = None
-        whole = _middle_step([grid_a[p] - ref[p] for p in range(3) if self._phases[p]])
+        whole = _middle_step([grid_a[p] - ref.grid_a[p] for p in range(3) if self._phases[p]])
         if abs(whole - self._current) <= REMEASURE_MAX_A:
             self._current = whole
+
+    def _start_trend(self) -> float:
+        """The household's trend on the EV's phases before the last start's ramp."""
+        ref = self._start_ref
+        if ref is None:
+            return 0.0
+        return _middle_step([ref.trend_a[p] for p in range(3) if self._phases[p]])
 
     def _account_test(
         self, middle: float, grid_a: Triple, now: float, min_current_a: float
@@ -350,7 +356,7 @@ class EvTracker:
         if settling and self._headroom is not None:
             # The EV moves every second then, so last second's non-EV step is mostly what was
             # misread of the EV; the trend from before the ramp is not.
-            seen = middle - self._start_trend
+            seen = middle - self._start_trend()
             if abs(seen) < SETTLE_NOISE_A:
                 # Meter noise, not the EV: the EV ramps or steps by more. Counting only the
                 # noise that points the asked way would add up to a bias over the settling.
@@ -476,10 +482,7 @@ class EvTracker:
         rise = min(r for r, keep in zip(rises, chosen, strict=True) if keep)
         self._current = min(rise, max(self._offer, 0.0) + START_OVERSHOOT_A)
         still = self._before_ramp
-        self._start_ref = still.grid_a if still is not None else baseline
-        self._start_trend = 0.0
-        if still is not None:
-            self._start_trend = _middle_step([still.trend_a[p] for p in range(3) if phases[p]])
+        self._start_ref = still if still is not None else _StillGrid(baseline, now, (0.0,) * 3)
         self._baseline = None
         self._before_ramp = None
         self._still_steps.clear()
